@@ -1,0 +1,3 @@
+"""mlrails: put trained ML models on rails in production."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""mlrails.artifact"""

@@ -1,0 +1,31 @@
+"""Typed errors raised by mlrails.
+
+Every error a user can trigger derives from :class:`MlrailsError`, so callers (and the CLI)
+can catch one class and print a one-line message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class MlrailsError(Exception):
+    """Base class of every error mlrails raises on purpose."""
+
+
+class ArtifactError(MlrailsError):
+    """A rails artifact is missing, corrupt, tampered with or from an incompatible version."""
+
+
+class PolicyError(MlrailsError):
+    """A policy file or object is invalid."""
+
+
+class ModelLoadError(MlrailsError):
+    """A model file cannot be loaded, or loading it would be unsafe without ``trust``."""
+
+
+class DataError(MlrailsError):
+    """Training or calibration data cannot be used (empty, wrong shape, unreadable file)."""
+
+
+class NotFittedError(MlrailsError):
+    """A component was used before ``fit``."""
