@@ -10,23 +10,48 @@
 
 Subclasses implement ``_fit_encoded`` / ``_score_encoded`` on the encoded matrix (see
 :mod:`mlrails.detectors.encoding`) and ``_get_fitted_state`` / ``_set_fitted_state``.
+A subclass that can cheaply score its own training rows also implements
+``_training_scores``; ``fit`` then sets a *provisional* ``threshold_`` from those in-sample
+scores at :data:`PROVISIONAL_FPR`, so ``predict`` and ``fit_predict`` work straight after
+``fit`` as scikit-learn expects. In-sample scores are optimistic (a training row is close to
+itself), so the provisional threshold is too low for fresh data: ``calibrate`` on held-out
+rows replaces it and should always be used.
+
+Numeric (and numeric-object) 2-D arrays are validated with scikit-learn's ``validate_data``
+(``ValueError`` for 1-D, empty, complex or wrongly-sized input); DataFrames, string/object
+tables and image-like arrays go to the encoder as they are.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar, Self
 
 import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 from numpy.typing import NDArray
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, OutlierMixin
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.utils import Tags
+from sklearn.utils.validation import validate_data
 
 from mlrails._state import State
 from mlrails.detectors.encoding import TabularEncoder
-from mlrails.detectors.threshold import Threshold, calibrate_threshold
+from mlrails.detectors.threshold import Threshold, calibrate_threshold, conformal_quantile
 from mlrails.errors import ArtifactError, NotFittedError
 
+#: false-alarm rate of the provisional threshold ``fit`` sets from training scores
+PROVISIONAL_FPR = 0.01
+#: at most this many training rows are scored for the provisional threshold
+MAX_TRAINING_SCORES = 10_000
 
-class BaseDetector(BaseEstimator):  # type: ignore[misc]
+
+class DetectorNotFittedError(NotFittedError, SklearnNotFittedError):  # type: ignore[misc]
+    """Raised by an unfitted detector: both mlrails' and scikit-learn's ``NotFittedError``."""
+
+
+class BaseDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
     """Base class of out-of-distribution and adversarial-input detectors."""
 
     #: registry name used in policies and artifacts, e.g. ``"knn"``
@@ -41,15 +66,22 @@ class BaseDetector(BaseEstimator):  # type: ignore[misc]
 
     # -- learning ------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> Self:
+        X = self._validate_input(X, reset=True)
+        if "threshold_" in self.__dict__:  # a refit invalidates the old threshold
+            del self.threshold_
         self.encoder_ = TabularEncoder().fit(X)
         Z = self.encoder_.transform(X)
         self.n_features_in_ = Z.shape[1]
         self._fit_encoded(Z, None if y is None else np.asarray(y), X)
+        scores = self._training_scores(Z, training_rows(Z.shape[0]))
+        if scores is not None:
+            self.threshold_ = provisional_threshold(scores)
         return self
 
     def score_samples(self, X: Any) -> NDArray[np.float64]:
         """Anomaly score per row; higher = more anomalous."""
         self._check_fitted()
+        X = self._validate_input(X, reset=False)
         return self._score_encoded(self.encoder_.transform(X), X)
 
     def calibrate(self, X_calib: Any, target_fpr: float = 0.01) -> Self:
@@ -77,6 +109,16 @@ class BaseDetector(BaseEstimator):  # type: ignore[misc]
 
     def _set_fitted_state(self, state: State) -> None:
         raise NotImplementedError
+
+    def _training_scores(
+        self, Z: NDArray[np.float64], rows: NDArray[np.intp]
+    ) -> NDArray[np.float64] | None:
+        """In-sample scores of the training rows ``Z[rows]``, for the provisional threshold.
+
+        Called by ``fit`` right after ``_fit_encoded``. ``None`` (the default) means "not
+        available": ``fit`` then sets no threshold.
+        """
+        return None
 
     # -- persistence ---------------------------------------------------------------------
     def get_state(self) -> State:
@@ -133,12 +175,78 @@ class BaseDetector(BaseEstimator):  # type: ignore[misc]
     # -- helpers -------------------------------------------------------------------------
     def _check_fitted(self) -> None:
         if not hasattr(self, "encoder_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
+            raise DetectorNotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
 
     def _threshold_value(self) -> float:
         if not hasattr(self, "threshold_"):
-            raise NotFittedError(f"{type(self).__name__} has no threshold; call calibrate()")
+            raise DetectorNotFittedError(
+                f"{type(self).__name__} has no threshold; call calibrate()"
+            )
         return self.threshold_.value
+
+    def _validate_input(self, X: Any, *, reset: bool) -> Any:
+        """Validate numeric 2-D arrays the scikit-learn way; pass other inputs through.
+
+        DataFrames, tables of strings/objects and image-like arrays (``ndim > 2``) are the
+        encoder's business. Everything else goes through ``validate_data`` (which raises
+        ``ValueError`` on 1-D, empty, complex or wrongly-sized input and ``TypeError`` on
+        sparse input) and comes back as float64.
+        """
+        if isinstance(X, pd.DataFrame):
+            return X
+        if sp.issparse(X):
+            return validate_data(self, X, reset=reset)  # raises: dense data is required
+        arr = np.asarray(X)
+        if arr.dtype.kind in "OUS" and arr.ndim == 2:
+            try:  # numbers stored as objects/strings are numbers; None counts as missing
+                filled = np.where(pd.isna(arr), np.nan, arr) if arr.dtype.kind == "O" else arr
+                arr = filled.astype(np.float64)
+            except (TypeError, ValueError):
+                return arr  # a table with text columns: categorical, for the encoder
+        if arr.ndim > 2:
+            if arr.dtype.kind == "c":
+                raise ValueError("Complex data not supported")
+            if arr.shape[0] == 0:
+                raise ValueError(f"Found array with 0 sample(s) (shape={arr.shape})")
+            return arr
+        return validate_data(self, arr, reset=reset, dtype=np.float64, ensure_all_finite=False)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "encoder_")
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # the encoder imputes missing values
+        tags.input_tags.string = True  # text columns are one-hot encoded
+        return tags
+
+
+def training_rows(n: int, max_rows: int = MAX_TRAINING_SCORES) -> NDArray[np.intp]:
+    """Sorted indices of at most ``max_rows`` of ``n`` training rows (a fixed-seed sample)."""
+    if n <= max_rows:
+        return np.arange(n, dtype=np.intp)
+    rng = np.random.default_rng(0)
+    return np.sort(rng.choice(n, size=max_rows, replace=False)).astype(np.intp)
+
+
+def provisional_threshold(
+    scores: NDArray[np.float64], target_fpr: float = PROVISIONAL_FPR
+) -> Threshold:
+    """Threshold from training scores, without the small-sample warning of calibration.
+
+    Like :func:`~mlrails.detectors.threshold.calibrate_threshold` (conformal quantile, or the
+    maximum score when there are too few scores); meant to be replaced by ``calibrate``.
+    """
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    value = conformal_quantile(s, target_fpr)
+    if math.isinf(value):
+        value = float(np.max(s))
+    return Threshold(
+        value=value,
+        target_fpr=float(target_fpr),
+        realised_fpr=float(np.mean(s > value)),
+        n_calibration=int(s.size),
+    )
 
 
 def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:

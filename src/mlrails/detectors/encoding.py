@@ -62,6 +62,7 @@ class TabularEncoder:
     def _fit_frame(self, X: pd.DataFrame) -> None:
         if len(X) == 0:
             raise DataError("cannot fit on an empty table")
+        X = _str_columns(X)
         self.input_kind_ = "frame"
         self.columns_ = [str(c) for c in X.columns]
         self.numeric_columns_ = []
@@ -81,16 +82,21 @@ class TabularEncoder:
         if self.input_kind_ is None:
             raise NotFittedError("TabularEncoder is not fitted")
         if self.input_kind_ == "frame" or (self.categories_ and not isinstance(X, pd.DataFrame)):
-            frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(
-                np.asarray(X), columns=self.columns_
+            frame = (
+                _str_columns(X)
+                if isinstance(X, pd.DataFrame)
+                else pd.DataFrame(np.asarray(X), columns=self.columns_)
             )
             num = _numeric_block(frame, self.numeric_columns_)
             parts = [_standardise(num, self.center_, self.scale_)]
             for col, cats in self.categories_.items():
                 values = frame[col].astype(object).where(frame[col].notna(), None)
                 strs = np.array([None if v is None else str(v) for v in values], dtype=object)
-                parts.append(np.stack([strs == c for c in cats], axis=1).astype(np.float64)
-                             if cats else np.zeros((len(frame), 0)))
+                parts.append(
+                    np.stack([strs == c for c in cats], axis=1).astype(np.float64)
+                    if cats
+                    else np.zeros((len(frame), 0))
+                )
             return np.hstack(parts) if parts else np.zeros((len(frame), 0))
         arr = np.asarray(X, dtype=np.float64)
         flat = arr.reshape(arr.shape[0], -1)
@@ -133,11 +139,18 @@ class TabularEncoder:
         return enc
 
 
+def _str_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with its column labels as strings (labels are saved and matched as text)."""
+    if all(isinstance(c, str) for c in frame.columns):
+        return frame
+    return frame.set_axis([str(c) for c in frame.columns], axis=1)
+
+
 def _numeric_block(frame: pd.DataFrame, columns: list[str]) -> NDArray[np.float64]:
     if not columns:
         return np.zeros((len(frame), 0))
     block = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-    return block
+    return np.asarray(block, dtype=np.float64)
 
 
 def _robust_center_scale(

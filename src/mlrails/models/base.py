@@ -56,7 +56,8 @@ class ModelAdapter(ABC):
         if self.task == "classification":
             proba = self.predict_proba(X)
             classes = self.classes_ if self.classes_ is not None else np.arange(proba.shape[1])
-            return np.asarray(classes)[np.argmax(proba, axis=1)]
+            labels: NDArray[Any] = np.asarray(classes)[np.argmax(proba, axis=1)]
+            return labels
         return self.predict_values(X)
 
     @property

@@ -1,0 +1,74 @@
+"""Silent failures under Gaussian-noise shift of increasing severity, with and without rails.
+
+Breast cancer, random forest; each test row is perturbed with Gaussian noise of ``severity``
+training standard deviations per feature (5 draws per row). Without rails every prediction
+comes back as a 200, so every wrong prediction is a silent failure. With rails (default
+policy) a wrong prediction is silent only if its verdict is still 200.
+
+    .venv/bin/python benchmarks/bench_silent.py
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+
+import mlrails
+from benchmarks.common import breast_cancer, fmt_table
+
+SEVERITIES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
+
+
+def main(draws: int = 5, seed: int = 0) -> str:
+    X_tr, X_te, y_tr, y_te = breast_cancer(seed)
+    model = RandomForestClassifier(n_estimators=100, random_state=seed).fit(X_tr, y_tr)
+    rails = mlrails.fit(model, X_tr, y_tr)
+    sd = X_tr.std().to_numpy()
+    rng = np.random.default_rng(seed)
+    base = np.repeat(X_te.to_numpy(), draws, axis=0)
+    truth = np.repeat(y_te, draws)
+    rows = []
+    for sev in SEVERITIES:
+        X = pd.DataFrame(base + rng.normal(0, sev, base.shape) * sd, columns=X_te.columns)
+        pred = model.predict(X)
+        wrong = pred != truth
+        status = np.array([v.status for v in rails.check(X)])
+        silent = wrong & (status == 200)
+        refused_correct = ~wrong & (status != 200)
+        n_wrong = int(wrong.sum())
+        rows.append(
+            [
+                f"{sev:g}",
+                len(X),
+                f"{1 - wrong.mean():.3f}",
+                n_wrong,
+                "100%" if n_wrong else "-",
+                f"{silent.sum() / n_wrong:.0%}" if n_wrong else "-",
+                f"{silent.mean():.1%}",
+                f"{refused_correct.sum() / max(1, (~wrong).sum()):.1%}",
+            ]
+        )
+    return "\n".join(
+        [
+            "### Silent failures under Gaussian noise (breast cancer, random forest)",
+            "",
+            fmt_table(
+                [
+                    "noise (sd)",
+                    "rows",
+                    "accuracy",
+                    "wrong",
+                    "wrong returned 200, no rails",
+                    "wrong returned 200, rails",
+                    "rows wrong and 200, rails",
+                    "correct rows not 200 (rails)",
+                ],
+                rows,
+            ),
+        ]
+    )
+
+
+if __name__ == "__main__":
+    print(main())

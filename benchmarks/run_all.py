@@ -1,0 +1,25 @@
+"""Run every benchmark and print Markdown (paste into benchmarks/RESULTS.md).
+
+.venv/bin/python benchmarks/run_all.py        # or: make bench
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import bench_detection, bench_overhead, bench_silent
+
+
+def main() -> None:
+    print(f"machine: {platform.platform()}, Python {platform.python_version()}\n")
+    for mod in (bench_overhead, bench_detection, bench_silent):
+        print(mod.main())
+        print()
+
+
+if __name__ == "__main__":
+    main()

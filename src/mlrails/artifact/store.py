@@ -1,0 +1,365 @@
+"""Save and load a rails artifact: a directory of JSON files and one ``.npz``, hashed.
+
+Layout::
+
+    manifest.json   format, versions, model info, file hashes, artifact hash, fit summary
+    contract.json   the input contract
+    policy.json     the guard policy
+    state.json      JSON metadata of every fitted component
+    arrays.npz      NumPy arrays of every fitted component (loaded with allow_pickle=False)
+
+Nothing in an artifact can execute code when loaded. Loading verifies every file's SHA-256
+and the artifact hash, the format version, and that the model handed in reproduces the
+predictions stored for the probe rows, and refuses anything else with :class:`ArtifactError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import platform
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from mlrails._state import State, flatten_states, unflatten_states
+from mlrails.contract import InputContract
+from mlrails.detectors import detector_from_state
+from mlrails.detectors.threshold import Threshold
+from mlrails.errors import ArtifactError, MlrailsError
+from mlrails.guard.policy import Policy
+
+if TYPE_CHECKING:
+    from mlrails.guard.rails import Rails
+
+FORMAT = "mlrails-artifact"
+FORMAT_VERSION = 1
+CONTENT_FILES = ("contract.json", "policy.json", "state.json", "arrays.npz")
+LIBRARIES = ("numpy", "scipy", "scikit-learn", "pandas", "shap", "skops", "pydantic")
+
+
+def save_artifact(rails: Rails, path: Path) -> str:
+    """Write ``rails`` to the directory ``path`` (created or overwritten); returns its hash."""
+    from mlrails import __version__
+
+    states: dict[str, State] = {}
+    if rails.ood is not None:
+        states["ood"] = rails.ood.get_state()
+    for det in rails.adversarial:
+        states[f"adversarial.{det.name}"] = det.get_state()
+    if rails.calibrator is not None:
+        states["calibrator"] = _wrap(rails.calibrator)
+    if rails.conformal is not None:
+        states["conformal"] = _wrap(rails.conformal)
+    states["background"] = _table_state(rails.background)
+    probe = _model_output(rails, rails.background)
+    states["probe"] = State(meta={}, arrays={"output": probe})
+    meta, arrays = flatten_states(states)
+    meta["min_confidence"] = (
+        None if rails.min_confidence is None else rails.min_confidence.to_dict()
+    )
+
+    path.mkdir(parents=True, exist_ok=True)
+    blobs: dict[str, bytes] = {
+        "contract.json": _json_bytes(rails.contract.model_dump(mode="json")),
+        "policy.json": _json_bytes(rails.policy.model_dump(mode="json")),
+        "state.json": _json_bytes(meta),
+        "arrays.npz": _npz_bytes(arrays),
+    }
+    bundled = _bundle_model(rails.adapter)
+    if bundled is not None:
+        blobs[bundled[0]] = bundled[1]
+    hashes = {name: hashlib.sha256(b).hexdigest() for name, b in blobs.items()}
+    artifact_hash = _artifact_hash(hashes)
+    info = rails.adapter.info()
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "mlrails_version": __version__,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "libraries": _library_versions(),
+        "task": rails.task,
+        "model": asdict(info),
+        "classes": None
+        if rails.adapter.classes_ is None
+        else [_plain(c) for c in np.asarray(rails.adapter.classes_)],
+        "files": hashes,
+        "model_file": None if bundled is None else bundled[0],
+        "artifact_hash": artifact_hash,
+        "summary": asdict(rails.summary),
+    }
+    for name, b in blobs.items():
+        (path / name).write_bytes(b)
+    (path / "manifest.json").write_bytes(_json_bytes(manifest))
+    rails.manifest = manifest
+    return artifact_hash
+
+
+def load_artifact(
+    path: str | Path,
+    model: Any = None,
+    *,
+    task: str | None = None,
+    check_model: bool = True,
+    trust: bool = False,
+) -> Rails:
+    """Load and verify an artifact around ``model`` (the trained model it was fitted on).
+
+    Without ``model``, the model file bundled in the artifact is loaded (safe formats only,
+    unless ``trust``).
+    """
+    from mlrails.guard.rails import FitSummary, Rails, _summary_from_dict
+    from mlrails.models import as_adapter
+    from mlrails.reliability import calibrator_from_state, conformal_from_state
+
+    p = Path(path)
+    manifest = _read_manifest(p)
+    blobs: dict[str, bytes] = {}
+    for name in CONTENT_FILES:
+        f = p / name
+        if not f.is_file():
+            raise ArtifactError(f"{p}: artifact file {name} is missing")
+        blobs[name] = f.read_bytes()
+        want = manifest["files"].get(name)
+        got = hashlib.sha256(blobs[name]).hexdigest()
+        if got != want:
+            raise ArtifactError(
+                f"{p}: {name} does not match its hash in manifest.json (tampered or corrupt)"
+            )
+    if _artifact_hash(manifest["files"]) != manifest.get("artifact_hash"):
+        raise ArtifactError(f"{p}: artifact hash in manifest.json does not match its files")
+    try:
+        contract = InputContract.model_validate_json(blobs["contract.json"])
+        policy = Policy.model_validate_json(blobs["policy.json"])
+        meta = json.loads(blobs["state.json"])
+        with np.load(io.BytesIO(blobs["arrays.npz"]), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (ValueError, OSError) as exc:
+        raise ArtifactError(f"{p}: cannot read artifact ({type(exc).__name__}: {exc})") from None
+
+    model_file = manifest.get("model_file")
+    if model_file:
+        f = p / model_file
+        if not f.is_file() or hashlib.sha256(f.read_bytes()).hexdigest() != manifest["files"].get(
+            model_file
+        ):
+            raise ArtifactError(f"{p}: bundled model {model_file} is missing or tampered with")
+    if model is None:
+        if not model_file:
+            raise ArtifactError(
+                f"{p}: the artifact bundles no model (it was fitted on a model that cannot be "
+                "saved safely); pass the model explicitly"
+            )
+        from mlrails.models import load_model
+
+        model = load_model(p / model_file, trust=trust)
+    adapter = as_adapter(model, task=task or manifest.get("task"))
+    if adapter.task != manifest.get("task"):
+        raise ArtifactError(
+            f"{p}: artifact was fitted for a {manifest.get('task')} model, got {adapter.task}"
+        )
+    if manifest.get("classes") is not None and adapter.classes_ is not None:
+        got_classes = [_plain(c) for c in np.asarray(adapter.classes_)]
+        if got_classes != manifest["classes"]:
+            raise ArtifactError(
+                f"{p}: model classes {got_classes} differ from the artifact's {manifest['classes']}"
+            )
+    min_conf = meta.pop("min_confidence", None)
+    states = unflatten_states(meta, arrays)
+    try:
+        ood = detector_from_state(states["ood"]) if "ood" in states else None
+        adversarial = [
+            detector_from_state(states[k], model=adapter)
+            for k in sorted(states)
+            if k.startswith("adversarial.")
+        ]
+        calibrator = (
+            calibrator_from_state(_unwrap(states["calibrator"])) if "calibrator" in states else None
+        )
+        conformal = (
+            conformal_from_state(_unwrap(states["conformal"])) if "conformal" in states else None
+        )
+        background = _table_from_state(states["background"])
+    except MlrailsError:
+        raise
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ArtifactError(f"{p}: fitted state is incomplete or incompatible ({exc})") from None
+    summary = (
+        _summary_from_dict(manifest.get("summary") or {})
+        if manifest.get("summary")
+        else FitSummary(task=adapter.task, n_train=0, n_calibration=0)
+    )
+    rails = Rails(
+        adapter=adapter,
+        contract=contract,
+        policy=policy,
+        ood=ood,
+        adversarial=adversarial,
+        calibrator=calibrator,
+        conformal=conformal,
+        min_confidence=None if min_conf is None else Threshold.from_dict(min_conf),
+        background=background,
+        summary=summary,
+        artifact_hash=manifest["artifact_hash"],
+        manifest=manifest,
+    )
+    if check_model:
+        expected = states["probe"].array("output")
+        try:
+            probe_out = _model_output(rails, background)
+        except Exception as exc:
+            raise ArtifactError(
+                f"{p}: the model given fails on the artifact's probe rows "
+                f"({type(exc).__name__}); is it the model the rails were fitted on?"
+            ) from None
+        if probe_out.shape != expected.shape or not np.allclose(
+            probe_out, expected, rtol=1e-5, atol=1e-6
+        ):
+            raise ArtifactError(
+                f"{p}: the model given does not reproduce the predictions stored in the "
+                "artifact; it is not the model these rails were fitted on"
+            )
+    return rails
+
+
+# -- helpers -----------------------------------------------------------------------------
+def _bundle_model(adapter: Any) -> tuple[str, bytes] | None:
+    """The model as a safe file (skops for scikit-learn, the ONNX bytes), if possible."""
+    from mlrails.models import SklearnAdapter
+
+    if isinstance(adapter, SklearnAdapter):
+        try:
+            import skops.io as sio
+
+            return "model.skops", bytes(sio.dumps(adapter.native))
+        except Exception:
+            return None
+    onnx_bytes = getattr(adapter, "model_bytes", None)
+    if isinstance(onnx_bytes, bytes):
+        return "model.onnx", onnx_bytes
+    return None
+
+
+def _read_manifest(p: Path) -> dict[str, Any]:
+    if not p.is_dir():
+        raise ArtifactError(f"{p}: not an artifact directory (does not exist or is a file)")
+    f = p / "manifest.json"
+    if not f.is_file():
+        raise ArtifactError(f"{p}: manifest.json is missing; not an mlrails artifact")
+    try:
+        manifest = json.loads(f.read_bytes())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{p}: manifest.json is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ArtifactError(f"{p}: manifest.json is not an mlrails artifact manifest")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{p}: artifact format version {version} is not supported by this mlrails "
+            f"(supports {FORMAT_VERSION}); re-fit the rails or install a matching mlrails"
+        )
+    if not isinstance(manifest.get("files"), dict):
+        raise ArtifactError(f"{p}: manifest.json lists no file hashes")
+    return manifest
+
+
+def _artifact_hash(hashes: dict[str, str]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(hashes):
+        h.update(f"{name}:{hashes[name]}\n".encode())
+    return h.hexdigest()
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return json.dumps(obj, indent=2, sort_keys=True, default=_plain).encode("utf-8")
+
+
+def _npz_bytes(arrays: dict[str, NDArray[Any]]) -> bytes:
+    buf = io.BytesIO()
+    for k, v in arrays.items():
+        if np.asarray(v).dtype == object:
+            raise ArtifactError(f"array {k!r} has object dtype and cannot be saved safely")
+    np.savez(buf, allow_pickle=False, **arrays)
+    return buf.getvalue()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _wrap(component: Any) -> State:
+    inner = component.get_state()
+    return State(meta={"class": type(component).__name__, "state": inner.meta}, arrays=inner.arrays)
+
+
+def _unwrap(state: State) -> State:
+    return State(meta={"class": state.meta["class"], **state.meta["state"]}, arrays=state.arrays)
+
+
+def _table_state(X: Any) -> State:
+    if isinstance(X, pd.DataFrame):
+        cols = {
+            str(c): [
+                _plain(v) if not isinstance(v, (str, bool, int, float, type(None))) else v
+                for v in X[c].tolist()
+            ]
+            for c in X.columns
+        }
+        dtypes = {str(c): str(X[c].dtype) for c in X.columns}
+        return State(
+            meta={
+                "kind": "frame",
+                "order": [str(c) for c in X.columns],
+                "columns": cols,
+                "dtypes": dtypes,
+            }
+        )
+    arr = np.asarray(X)
+    if arr.dtype == object:
+        return State(meta={"kind": "object_array", "rows": arr.tolist()})
+    return State(meta={"kind": "array"}, arrays={"rows": arr})
+
+
+def _table_from_state(state: State) -> Any:
+    kind = state.meta.get("kind")
+    if kind == "frame":
+        order = state.meta.get("order") or list(state.meta["columns"])
+        frame = pd.DataFrame({c: state.meta["columns"][c] for c in order}, columns=order)
+        for c, d in state.meta.get("dtypes", {}).items():
+            if d.startswith(("int", "float", "bool", "uint")):
+                frame[c] = frame[c].astype(d)
+        return frame
+    if kind == "object_array":
+        return np.asarray(state.meta["rows"], dtype=object)
+    return state.array("rows")
+
+
+def _model_output(rails: Rails, X: Any) -> NDArray[np.float64]:
+    if rails.task == "classification":
+        return rails.adapter.predict_proba(X)
+    return rails.adapter.predict_values(X)
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for lib in LIBRARIES:
+        try:
+            out[lib] = version(lib)
+        except PackageNotFoundError:
+            continue
+    return out

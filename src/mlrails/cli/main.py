@@ -1,0 +1,265 @@
+"""The ``mlrails`` command line: a thin shell over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mlrails.errors import MlrailsError
+
+app = typer.Typer(
+    name="mlrails",
+    help=(
+        "Put a trained ML model on rails: fit safeguards once, then every input gets a "
+        "verdict with an HTTP status code instead of a silently wrong prediction.\n\n"
+        "Typical flow:\n\n"
+        "  mlrails fit model.skops train.csv --target label --out rails/\n\n"
+        "  mlrails check rails/ new_rows.csv\n\n"
+        "Try it on bundled data: mlrails demo"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def fit(
+    model_file: Annotated[
+        Path,
+        typer.Argument(help="Trained model: .skops or .onnx (.pkl/.joblib/.pt only with --trust)."),
+    ],
+    train_file: Annotated[Path, typer.Argument(help="Training data, .csv or .parquet.")],
+    target: Annotated[str, typer.Option("--target", "-t", help="Name of the label column.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Artifact directory to write.")] = Path(
+        "rails"
+    ),
+    calib_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--calib",
+            help="Held-out calibration data (same columns). Default: a seeded share "
+            "of the training data.",
+        ),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", "-p", help="Policy file (.yaml or .toml); see `mlrails policy`."),
+    ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(help="classification or regression (default: inferred from the model)."),
+    ] = None,
+    trust: Annotated[
+        bool,
+        typer.Option(
+            "--trust",
+            help="Allow loading model files that can execute code (pickle, joblib, "
+            "torch). Only for files you trust.",
+        ),
+    ] = False,
+) -> None:
+    """Fit rails around a trained model and write the artifact."""
+    import mlrails
+    from mlrails.models import load_model
+    from mlrails.tabular_io import read_table
+
+    try:
+        adapter = load_model(model_file, trust=trust)
+        train = read_table(train_file)
+        X, y = _split_target(train, target, train_file)
+        Xc = yc = None
+        if calib_file is not None:
+            Xc, yc = _split_target(read_table(calib_file), target, calib_file)
+        with console.status("fitting rails...") as status:
+            rails = mlrails.fit(
+                adapter,
+                X,
+                y,
+                Xc,
+                yc,
+                policy=policy,
+                task=task,
+                progress=lambda msg: status.update(f"fitting: {msg}"),
+            )
+            status.update("saving artifact...")
+            digest = rails.save(out)
+    except MlrailsError as exc:
+        _fail(str(exc))
+    _print_summary(rails)
+    console.print(f"[green]artifact written:[/] {out}  (hash {digest[:16]})")
+
+
+@app.command()
+def check(
+    artifact: Annotated[Path, typer.Argument(help="Artifact directory written by `mlrails fit`.")],
+    input_file: Annotated[Path, typer.Argument(help="Rows to check, .csv or .parquet.")],
+    model_file: Annotated[
+        Path | None,
+        typer.Option("--model", help="Model file, when the artifact does not bundle one."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON verdict per line.")
+    ] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Attach SHAP explanations.")] = False,
+    trust: Annotated[bool, typer.Option("--trust", help="See `mlrails fit --help`.")] = False,
+) -> None:
+    """Check every row of a table and print its verdict (status code, problem, prediction)."""
+    import mlrails
+    from mlrails.models import load_model
+    from mlrails.tabular_io import read_table
+
+    try:
+        model = load_model(model_file, trust=trust) if model_file is not None else None
+        rails = mlrails.load(artifact, model=model, trust=trust)
+        rows = read_table(input_file)
+        verdicts = rails.check(rows, explain=explain or None)
+    except MlrailsError as exc:
+        _fail(str(exc))
+    if as_json:
+        for v in verdicts:
+            sys.stdout.write(json.dumps(v.to_dict(), default=str) + "\n")
+        return
+    table = Table(title=f"{len(verdicts)} verdicts")
+    for col in ("row", "status", "prediction", "confidence", "why"):
+        table.add_column(col)
+    for v in verdicts:
+        conf = "" if v.confidence is None else f"{v.confidence.max_probability:.3f}"
+        why = v.title or ""
+        if v.detail and v.problem:
+            why = f"{v.title}: {v.detail}"
+        style = {2: "green", 4: "red", 5: "magenta"}.get(v.status // 100, "")
+        table.add_row(
+            str(v.row),
+            f"[{style}]{v.status}[/]" if style else str(v.status),
+            "" if v.prediction is None else str(v.prediction),
+            conf,
+            why,
+        )
+    console.print(table)
+    counts: dict[int, int] = {}
+    for v in verdicts:
+        counts[v.status] = counts.get(v.status, 0) + 1
+    console.print("status mix: " + ", ".join(f"{k}: {n}" for k, n in sorted(counts.items())))
+
+
+@app.command()
+def inspect(
+    artifact: Annotated[Path, typer.Argument(help="Artifact directory.")],
+    model_file: Annotated[
+        Path | None, typer.Option("--model", help="Model file if not bundled.")
+    ] = None,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print the input contract as JSON Schema.")
+    ] = False,
+    trust: Annotated[bool, typer.Option("--trust")] = False,
+) -> None:
+    """Show an artifact's thresholds, false-alarm rates and calibration (verifies hashes)."""
+    import mlrails
+    from mlrails.contract import to_json_schema
+    from mlrails.models import load_model
+
+    try:
+        model = load_model(model_file, trust=trust) if model_file is not None else None
+        rails = mlrails.load(artifact, model=model, trust=trust)
+    except MlrailsError as exc:
+        _fail(str(exc))
+    if schema:
+        sys.stdout.write(json.dumps(to_json_schema(rails.contract), indent=2) + "\n")
+        return
+    _print_summary(rails)
+    console.print(f"artifact hash: {rails.artifact_hash}")
+
+
+@app.command()
+def policy(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the template here instead of printing it."),
+    ] = None,
+) -> None:
+    """Print (or write) a commented policy template with the defaults."""
+    from mlrails.guard.policy import POLICY_TEMPLATE
+
+    if out is None:
+        sys.stdout.write(POLICY_TEMPLATE)
+    else:
+        out.write_text(POLICY_TEMPLATE, encoding="utf-8")
+        console.print(f"policy template written to {out}")
+
+
+@app.command()
+def demo(
+    rows: Annotated[int, typer.Option(help="Rows per kind of input sent through the guard.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Train a model on bundled data, fit rails, and send good and bad inputs through them."""
+    from mlrails.demo import render_demo, run_demo
+
+    try:
+        report = run_demo(n_rows=rows, seed=seed, progress=lambda m: console.log(m))
+    except MlrailsError as exc:
+        _fail(str(exc))
+    render_demo(report, console)
+
+
+def _split_target(frame: Any, target: str, path: Path) -> tuple[Any, Any]:
+    if target not in frame.columns:
+        _fail(f"{path}: no column {target!r} (columns: {', '.join(map(str, frame.columns))})")
+    return frame.drop(columns=[target]), frame[target].to_numpy()
+
+
+def _print_summary(rails: Any) -> None:
+    s = rails.summary
+    table = Table(
+        title=f"rails for a {s.task} model — {s.n_train} training rows, "
+        f"{s.n_calibration} calibration rows"
+    )
+    for col in ("safeguard", "mode", "threshold", "target FPR", "realised FPR", "n calib"):
+        table.add_column(col)
+    table.add_row("validation", rails.policy.validation.mode, "contract", "-", "-", "-")
+    for g in s.safeguards:
+        table.add_row(
+            g.name,
+            g.mode,
+            _fmt(g.threshold),
+            _pct(g.target_fpr),
+            _pct(g.realised_fpr),
+            str(g.n_calibration),
+        )
+    console.print(table)
+    if s.calibration is not None:
+        c = s.calibration
+        console.print(
+            f"calibration ({c.method}): ECE {_fmt(c.ece_before)} → {_fmt(c.ece_after)}, "
+            f"NLL {_fmt(c.nll_before)} → {_fmt(c.nll_after)} (on the calibration split)"
+        )
+    if s.conformal_coverage is not None:
+        console.print(f"conformal coverage target: {s.conformal_coverage:.0%}")
+    for note in s.notes:
+        console.print(f"note: {note}")
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4g}"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2%}"
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

@@ -1,0 +1,64 @@
+"""The input contract: what the model was trained on, as a typed, JSON-serialisable object."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FieldKind = Literal["numeric", "integer", "boolean", "categorical"]
+
+
+class FieldSpec(BaseModel):
+    """One column of a table: its kind, range or vocabulary and missing-value behaviour."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: FieldKind
+    dtype: str = Field(description="dtype seen in the training data")
+    minimum: float | None = Field(default=None, description="smallest training value")
+    maximum: float | None = Field(default=None, description="largest training value")
+    lower: float | None = Field(default=None, description="smallest accepted value (tolerance)")
+    upper: float | None = Field(default=None, description="largest accepted value (tolerance)")
+    categories: list[str] | None = None
+    nullable: bool = False
+    missing_rate: float = 0.0
+
+
+class ImageSpec(BaseModel):
+    """Image-like (or any fixed-shape tensor) input: per-sample shape, dtype and value range."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shape: list[int]
+    dtype: str
+    minimum: float
+    maximum: float
+    lower: float
+    upper: float
+
+
+class InputContract(BaseModel):
+    """Everything a caller must respect for the model's answer to mean anything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    layout: Literal["frame", "array", "image"]
+    fields: list[FieldSpec] = Field(default_factory=list)
+    image: ImageSpec | None = None
+    tolerance: float = Field(
+        0.5, description="accepted overshoot beyond the training range, as a share of it"
+    )
+    allow_extra_columns: bool = False
+    n_training_rows: int = 0
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    def field(self, name: str) -> FieldSpec:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)

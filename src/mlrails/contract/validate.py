@@ -1,0 +1,354 @@
+"""Vectorised validation of a batch against an :class:`InputContract`.
+
+Validation never raises for bad rows: it returns every violation of every row (field, value,
+expected), and a normalised batch in the layout the model was trained on, in which invalid
+cells are replaced by NaN so the valid rows can still be scored together.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from mlrails.contract.spec import FieldSpec, InputContract
+
+# violation codes
+MISSING_COLUMN = "missing_column"
+UNEXPECTED_COLUMN = "unexpected_column"
+WRONG_COLUMN_COUNT = "wrong_column_count"
+WRONG_TYPE = "wrong_type"
+MISSING_VALUE = "missing_value"
+NOT_FINITE = "not_finite"
+OUT_OF_RANGE = "out_of_range"
+NOT_INTEGER = "not_integer"
+UNKNOWN_CATEGORY = "unknown_category"
+WRONG_SHAPE = "wrong_shape"
+EMPTY_BATCH = "empty_batch"
+UNREADABLE = "unreadable_input"
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken promise of the contract: which field, what came, what was expected."""
+
+    field: str
+    code: str
+    value: Any
+    expected: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "code": self.code,
+            "value": self.value,
+            "expected": self.expected,
+        }
+
+
+@dataclass
+class ValidationResult:
+    """Per-row violations plus the batch normalised to the model's layout."""
+
+    data: Any
+    errors: list[list[Violation]] = field(default_factory=list)
+    batch_errors: list[Violation] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.errors)
+
+    @property
+    def valid(self) -> NDArray[np.bool_]:
+        if self.batch_errors:
+            return np.zeros(self.n_rows, dtype=bool)
+        return np.array([not e for e in self.errors], dtype=bool)
+
+    def row_errors(self, i: int) -> list[Violation]:
+        return [*self.batch_errors, *self.errors[i]]
+
+
+def json_value(value: Any) -> Any:
+    """A JSON-safe rendering of an offending value (NaN/inf become strings)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def validate(contract: InputContract, X: Any) -> ValidationResult:
+    """Check every row of ``X`` against ``contract`` (see module docstring)."""
+    if contract.layout == "image":
+        return _validate_image(contract, X)
+    try:
+        frame, batch_errors = _to_frame(contract, X)
+    except (ValueError, TypeError) as exc:
+        return ValidationResult(
+            data=None,
+            errors=[[]],
+            batch_errors=[Violation("*", UNREADABLE, None, f"a table of rows ({exc})")],
+        )
+    n = len(frame)
+    if n == 0:
+        return ValidationResult(
+            data=frame,
+            errors=[],
+            batch_errors=[Violation("*", EMPTY_BATCH, 0, "at least one row")],
+        )
+    errors: list[list[Violation]] = [[] for _ in range(n)]
+    if batch_errors:
+        return ValidationResult(data=None, errors=errors, batch_errors=batch_errors)
+    out: dict[str, Any] = {}
+    for spec in contract.fields:
+        out[spec.name] = _check_column(spec, frame[spec.name], errors)
+    data: Any = pd.DataFrame(out, index=range(n))
+    if contract.layout == "array":
+        kinds = {f.kind for f in contract.fields}
+        data = data.to_numpy(dtype=np.float64 if "categorical" not in kinds else object)
+    return ValidationResult(data=data, errors=errors)
+
+
+# -- conversion --------------------------------------------------------------------------
+def _to_frame(contract: InputContract, X: Any) -> tuple[pd.DataFrame, list[Violation]]:
+    cols = contract.columns
+    if isinstance(X, pd.DataFrame):
+        frame = X
+    elif isinstance(X, Mapping):
+        values = list(X.values())
+        if values and all(isinstance(v, (list, tuple, np.ndarray)) for v in values):
+            frame = pd.DataFrame(dict(X))
+        else:
+            frame = pd.DataFrame([dict(X)])
+    elif (
+        isinstance(X, Sequence)
+        and not isinstance(X, (str, bytes))
+        and X
+        and all(isinstance(r, Mapping) for r in X)
+    ):
+        frame = pd.DataFrame(list(X))
+    else:
+        arr = np.asarray(X, dtype=object) if not isinstance(X, np.ndarray) else X
+        if arr.ndim == 1 and arr.size == len(cols) and not isinstance(X, pd.Series):
+            arr = arr.reshape(1, -1)
+        if arr.ndim == 1 and arr.size == 0:
+            arr = arr.reshape(0, len(cols))
+        if arr.ndim != 2:
+            raise ValueError(f"got an array of shape {arr.shape}")
+        if arr.shape[1] != len(cols):
+            errs = [Violation("*", WRONG_COLUMN_COUNT, int(arr.shape[1]), f"{len(cols)} columns")]
+            return pd.DataFrame(index=range(arr.shape[0])), errs
+        frame = pd.DataFrame(arr, columns=cols)
+    names = [str(c) for c in frame.columns]
+    frame.columns = pd.Index(names)
+    errs = [
+        Violation(c, MISSING_COLUMN, None, "a column present in the contract")
+        for c in cols
+        if c not in names
+    ]
+    if not contract.allow_extra_columns:
+        errs += [
+            Violation(c, UNEXPECTED_COLUMN, None, f"only the columns {cols}")
+            for c in names
+            if c not in cols
+        ]
+    return frame.reset_index(drop=True), errs
+
+
+# -- column checks -----------------------------------------------------------------------
+def _add(
+    errors: list[list[Violation]],
+    mask: NDArray[np.bool_],
+    raw: NDArray[Any],
+    name: str,
+    code: str,
+    expected: str,
+) -> None:
+    for i in np.flatnonzero(mask):
+        errors[i].append(Violation(name, code, json_value(raw[i]), expected))
+
+
+def _check_column(spec: FieldSpec, col: pd.Series, errors: list[list[Violation]]) -> Any:
+    raw = col.to_numpy()
+    missing = col.isna().to_numpy()
+    if missing.any() and not spec.nullable:
+        _add(
+            errors,
+            missing,
+            raw,
+            spec.name,
+            MISSING_VALUE,
+            "a value (no missing values in training)",
+        )
+    if spec.kind in ("numeric", "integer"):
+        return _check_numeric(spec, col, raw, missing, errors)
+    if spec.kind == "boolean":
+        ok = np.array([isinstance(v, (bool, np.bool_)) or v in (0, 1) for v in raw], dtype=bool)
+        _add(errors, ~ok & ~missing, raw, spec.name, WRONG_TYPE, "true or false")
+        return col.where(~(~ok & ~missing), None)
+    cats = set(spec.categories or [])
+    as_str = np.array([str(v) for v in raw], dtype=object)
+    known = np.isin(as_str, list(cats))
+    bad = ~known & ~missing
+    shown = sorted(cats)[:20]
+    _add(
+        errors,
+        bad,
+        raw,
+        spec.name,
+        UNKNOWN_CATEGORY,
+        f"one of {shown}{' ...' if len(cats) > 20 else ''}",
+    )
+    return col.where(~bad, None)
+
+
+def _check_numeric(
+    spec: FieldSpec,
+    col: pd.Series,
+    raw: NDArray[Any],
+    missing: NDArray[np.bool_],
+    errors: list[list[Violation]],
+) -> NDArray[np.float64]:
+    name = spec.name
+    if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+        num = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        wrong = np.zeros(len(col), dtype=bool)
+    else:
+        is_text = np.array([isinstance(v, (str, bytes)) for v in raw], dtype=bool)
+        num = pd.to_numeric(col.where(~is_text, None), errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+        wrong = ~missing & (is_text | np.isnan(num))
+        _add(errors, wrong, raw, name, WRONG_TYPE, "a number")
+    finite = np.isfinite(num)
+    _add(errors, ~finite & ~missing & ~wrong, raw, name, NOT_FINITE, "a finite number")
+    lo = -np.inf if spec.lower is None else spec.lower
+    hi = np.inf if spec.upper is None else spec.upper
+    out = finite & ((num < lo) | (num > hi))
+    _add(errors, out, raw, name, OUT_OF_RANGE, f"a value in [{lo:.6g}, {hi:.6g}]")
+    if spec.kind == "integer":
+        with np.errstate(invalid="ignore"):
+            frac = finite & ~out & (np.mod(num, 1.0) != 0)
+        _add(errors, frac, raw, name, NOT_INTEGER, "a whole number")
+    return np.where(finite, num, np.nan)
+
+
+# -- fast path and images ----------------------------------------------------------------
+def validate_numeric_array(contract: InputContract, X: NDArray[Any]) -> ValidationResult | None:
+    """Fast path for an all-numeric contract fed a float array: a handful of numpy ops.
+
+    Returns ``None`` when the fast path does not apply (the caller then uses :func:`validate`)
+    or when some row is invalid (the general path then reports every violation).
+    """
+    if contract.layout == "image" or X.ndim != 2 or X.dtype.kind not in "fiu":
+        return None
+    specs = contract.fields
+    if X.shape[1] != len(specs) or any(s.kind not in ("numeric", "integer") for s in specs):
+        return None
+    lo, hi, integer, nullable = _bounds(contract)
+    num = X.astype(np.float64, copy=False)
+    nan = np.isnan(num)
+    bad = (nan & np.logical_not(nullable)) | np.isinf(num) | (num < lo) | (num > hi)
+    with np.errstate(invalid="ignore"):
+        bad |= integer & np.logical_not(nan) & (np.mod(num, 1.0) != 0)
+    if X.shape[0] == 0 or bad.any():
+        return None
+    data: Any = num
+    if contract.layout == "frame":
+        data = pd.DataFrame(num, columns=contract.columns)
+    return ValidationResult(data=data, errors=[[] for _ in range(X.shape[0])])
+
+
+def _bounds(contract: InputContract) -> tuple[NDArray[np.float64], ...]:
+    cached = contract.__dict__.get("_bounds_cache")
+    if cached is None:
+        specs = contract.fields
+        cached = (
+            np.array([-np.inf if s.lower is None else s.lower for s in specs]),
+            np.array([np.inf if s.upper is None else s.upper for s in specs]),
+            np.array([s.kind == "integer" for s in specs]),
+            np.array([s.nullable for s in specs]),
+        )
+        contract.__dict__["_bounds_cache"] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def _validate_image(contract: InputContract, X: Any) -> ValidationResult:
+    spec = contract.image
+    assert spec is not None
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (ValueError, TypeError):
+        arr = np.asarray(X, dtype=object)
+        n = arr.shape[0] if arr.ndim else 1
+        return ValidationResult(
+            data=None,
+            errors=[[] for _ in range(n)],
+            batch_errors=[
+                Violation(
+                    "*", WRONG_TYPE, None, f"a numeric array of per-sample shape {spec.shape}"
+                )
+            ],
+        )
+    if list(arr.shape) == spec.shape:
+        arr = arr[None, ...]
+    if arr.ndim >= 1 and arr.shape[0] == 0:
+        return ValidationResult(
+            data=arr,
+            errors=[],
+            batch_errors=[Violation("*", EMPTY_BATCH, 0, "at least one sample")],
+        )
+    if list(arr.shape[1:]) != spec.shape:
+        n = arr.shape[0] if arr.ndim > 1 else 1
+        return ValidationResult(
+            data=None,
+            errors=[[] for _ in range(n)],
+            batch_errors=[
+                Violation(
+                    "*",
+                    WRONG_SHAPE,
+                    list(arr.shape[1:]) if arr.ndim > 1 else list(arr.shape),
+                    f"per-sample shape {spec.shape}",
+                )
+            ],
+        )
+    flat = arr.reshape(arr.shape[0], -1)
+    errors: list[list[Violation]] = [[] for _ in range(arr.shape[0])]
+    nonfinite = ~np.isfinite(flat)
+    for i in np.flatnonzero(nonfinite.any(axis=1)):
+        errors[i].append(
+            Violation(
+                "pixels",
+                NOT_FINITE,
+                int(nonfinite[i].sum()),
+                "finite values only (count of bad values shown)",
+            )
+        )
+    with np.errstate(invalid="ignore"):
+        low, high = (
+            np.nanmin(np.where(nonfinite, np.nan, flat), axis=1),
+            np.nanmax(np.where(nonfinite, np.nan, flat), axis=1),
+        )
+    out = (low < spec.lower) | (high > spec.upper)
+    for i in np.flatnonzero(out):
+        errors[i].append(
+            Violation(
+                "pixels",
+                OUT_OF_RANGE,
+                [float(low[i]), float(high[i])],
+                f"values in [{spec.lower:.6g}, {spec.upper:.6g}]",
+            )
+        )
+    clean = np.where(nonfinite, 0.0, arr.reshape(arr.shape[0], -1)).reshape(arr.shape)
+    return ValidationResult(
+        data=clean.astype(spec.dtype if spec.dtype.startswith("float") else np.float64),
+        errors=errors,
+    )

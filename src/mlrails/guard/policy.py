@@ -1,0 +1,176 @@
+"""The guard policy: per safeguard ``block`` / ``warn`` / ``off``, targets and status codes.
+
+The same object is built from Python, a YAML file or a TOML file. Defaults follow DESIGN.md:
+every safeguard blocks, with a 1% false-alarm target, and the default status-code table.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mlrails.errors import PolicyError
+from mlrails.protocol.status import StatusTable
+
+Mode = Literal["block", "warn", "off"]
+AdversarialDetectorName = Literal[
+    "label_instability", "neighbour_disagreement", "feature_squeezing"
+]
+
+DEFAULT_ADVERSARIAL: tuple[AdversarialDetectorName, ...] = (
+    "label_instability",
+    "neighbour_disagreement",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ValidationPolicy(_Strict):
+    """Input validation against the contract (blocks with 400)."""
+
+    mode: Mode = "block"
+    tolerance: float = Field(0.5, ge=0.0, description="range overshoot accepted, share of range")
+    allow_extra_columns: bool = False
+
+
+class OODPolicy(_Strict):
+    """Out-of-distribution detection (blocks with 422)."""
+
+    mode: Mode = "block"
+    target_fpr: float = Field(0.01, gt=0.0, lt=0.5)
+    detector: Literal["ensemble", "knn", "mahalanobis", "iforest"] = "ensemble"
+
+
+class AdversarialPolicy(_Strict):
+    """Adversarial-input detection (blocks with 403)."""
+
+    mode: Mode = "block"
+    target_fpr: float = Field(0.01, gt=0.0, lt=0.5)
+    detectors: list[AdversarialDetectorName] = Field(
+        default_factory=lambda: list(DEFAULT_ADVERSARIAL)
+    )
+    n_copies: int = Field(8, ge=1, le=256)
+    noise_scale: float = Field(0.05, gt=0.0)
+
+
+class ReliabilityPolicy(_Strict):
+    """Calibrated confidence and conformal sets; low confidence answers 203."""
+
+    mode: Mode = "block"
+    target_fpr: float = Field(
+        0.01, gt=0.0, lt=0.5, description="share of correct predictions flagged low-confidence"
+    )
+    calibration: Literal["temperature", "isotonic", "none"] = "temperature"
+    coverage: float = Field(0.9, gt=0.0, lt=1.0)
+    min_confidence: float | Literal["auto"] = "auto"
+
+
+class ExplanationPolicy(_Strict):
+    """When to attach SHAP explanations: never (only on request), for non-200, or always."""
+
+    when: Literal["never", "non200", "always"] = "never"
+    top_k: int = Field(5, ge=1)
+    background_size: int = Field(50, ge=1, le=1000)
+
+
+class Policy(_Strict):
+    """Everything that decides how inputs are judged (see module docstring)."""
+
+    validation: ValidationPolicy = Field(default_factory=ValidationPolicy)
+    ood: OODPolicy = Field(default_factory=OODPolicy)
+    adversarial: AdversarialPolicy = Field(default_factory=AdversarialPolicy)
+    reliability: ReliabilityPolicy = Field(default_factory=ReliabilityPolicy)
+    explanation: ExplanationPolicy = Field(default_factory=ExplanationPolicy)
+    status_codes: StatusTable = Field(default_factory=StatusTable)
+    calibration_fraction: float = Field(0.2, gt=0.0, lt=0.9)
+    seed: int = 0
+
+    @classmethod
+    def coerce(cls, policy: Policy | dict[str, Any] | str | Path | None) -> Policy:
+        """Accept a Policy, a dict, a path to a YAML/TOML file, or None (defaults)."""
+        if policy is None:
+            return cls()
+        if isinstance(policy, Policy):
+            return policy
+        if isinstance(policy, (str, Path)):
+            return load_policy(policy)
+        try:
+            return cls.model_validate(policy)
+        except ValidationError as exc:
+            raise PolicyError(f"invalid policy: {_first_error(exc)}") from None
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read a policy from ``.yaml``/``.yml`` or ``.toml``; one-line :class:`PolicyError` if bad."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{p}: cannot read policy file ({exc.strerror or exc})") from None
+    try:
+        if p.suffix.lower() == ".toml":
+            data: Any = tomllib.loads(text)
+        elif p.suffix.lower() in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+        else:
+            raise PolicyError(f"{p}: policy files must end in .yaml, .yml or .toml")
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        reason = str(exc).splitlines()[0]
+        raise PolicyError(f"{p}: not valid {p.suffix.lstrip('.').upper()} ({reason})") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise PolicyError(f"{p}: a policy must be a mapping of sections, got {type(data).__name__}")
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(f"{p}: {_first_error(exc)}") from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    errs = exc.errors()
+    parts = []
+    for e in errs[:3]:
+        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        parts.append(f"{loc}: {e['msg']}")
+    more = f" (and {len(errs) - 3} more)" if len(errs) > 3 else ""
+    return "; ".join(parts) + more
+
+
+POLICY_TEMPLATE = """\
+# mlrails guard policy. Every safeguard: mode block | warn | off.
+# block: the safeguard's own status code (validation 400, ood 422, adversarial 403,
+#        reliability 203); warn: answer 203 with the prediction; off: not computed.
+validation:
+  mode: block
+  tolerance: 0.5            # accept values up to 50% of the training range beyond it
+  allow_extra_columns: false
+ood:
+  mode: block
+  target_fpr: 0.01          # false-alarm rate on in-distribution inputs, set on held-out data
+  detector: ensemble        # ensemble | knn | mahalanobis | iforest
+adversarial:
+  mode: block
+  target_fpr: 0.01
+  detectors: [label_instability, neighbour_disagreement]   # + feature_squeezing for images
+  n_copies: 8
+  noise_scale: 0.05
+reliability:
+  mode: block
+  target_fpr: 0.01          # share of correct predictions answered 203
+  calibration: temperature  # temperature | isotonic | none
+  coverage: 0.9             # conformal prediction sets / intervals
+  min_confidence: auto      # or a probability, e.g. 0.7
+explanation:
+  when: never               # never (only on request) | non200 | always
+  top_k: 5
+status_codes: {}            # override any code, e.g. {out_of_distribution: 409}
+calibration_fraction: 0.2   # share of training data held out when no calibration split is given
+seed: 0
+"""

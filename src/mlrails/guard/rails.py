@@ -1,0 +1,507 @@
+"""The fitted rails around one model: check inputs, answer with verdicts.
+
+:class:`Rails` holds the fitted safeguards (contract, OOD detector, adversarial detectors,
+calibrator, conformal predictor, low-confidence threshold, explanation background) and runs
+them in DESIGN.md's order on a whole batch at once, then composes one :class:`Verdict` per row.
+``check`` never raises for bad rows: they get 400 verdicts; a model that raises gets 500.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from mlrails.contract import InputContract, ValidationResult, Violation, validate
+from mlrails.contract.validate import EMPTY_BATCH, validate_numeric_array
+from mlrails.detectors.base import BaseDetector
+from mlrails.detectors.threshold import Threshold
+from mlrails.guard.policy import Policy
+from mlrails.guard.verdict import Confidence, SafeguardResult, Verdict
+from mlrails.models.base import ModelAdapter
+from mlrails.protocol import problem as problems
+from mlrails.protocol.status import Outcome
+from mlrails.reliability import confidence_metrics
+
+
+@dataclass
+class CalibrationSummary:
+    """Calibration quality measured on the calibration split."""
+
+    method: str
+    ece_before: float | None
+    ece_after: float | None
+    nll_before: float | None = None
+    nll_after: float | None = None
+
+
+@dataclass
+class SafeguardSummary:
+    """One safeguard's threshold and its false-alarm rate, target and realised."""
+
+    name: str
+    mode: str
+    threshold: float | None
+    target_fpr: float | None
+    realised_fpr: float | None
+    n_calibration: int | None
+
+
+@dataclass
+class FitSummary:
+    """What ``fit`` learnt, for humans (CLI table) and machines (artifact manifest)."""
+
+    task: str
+    n_train: int
+    n_calibration: int
+    safeguards: list[SafeguardSummary] = field(default_factory=list)
+    calibration: CalibrationSummary | None = None
+    conformal_coverage: float | None = None
+    calibration_accuracy: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class Rails:
+    """A model on rails. Build with :func:`mlrails.fit`, reload with :func:`mlrails.load`."""
+
+    def __init__(
+        self,
+        *,
+        adapter: ModelAdapter,
+        contract: InputContract,
+        policy: Policy,
+        ood: BaseDetector | None,
+        adversarial: list[BaseDetector],
+        calibrator: Any,
+        conformal: Any,
+        min_confidence: Threshold | None,
+        background: Any,
+        summary: FitSummary,
+        artifact_hash: str = "",
+        manifest: dict[str, Any] | None = None,
+    ) -> None:
+        self.adapter = adapter
+        self.contract = contract
+        self.policy = policy
+        self.ood = ood
+        self.adversarial = adversarial
+        self.calibrator = calibrator
+        self.conformal = conformal
+        self.min_confidence = min_confidence
+        self.background = background
+        self.summary = summary
+        self.artifact_hash = artifact_hash
+        self.manifest = manifest or {}
+        self._explainer: Any = None
+
+    @property
+    def task(self) -> str:
+        return self.adapter.task
+
+    # -- persistence ---------------------------------------------------------------------
+    def save(self, path: str | Path) -> str:
+        """Write the artifact directory (JSON + npz, hashed); returns the artifact hash."""
+        from mlrails.artifact import save_artifact
+
+        self.artifact_hash = save_artifact(self, Path(path))
+        return self.artifact_hash
+
+    # -- checking ------------------------------------------------------------------------
+    def check(self, X: Any, *, explain: bool | None = None) -> list[Verdict]:
+        """One verdict per row of ``X`` (DataFrame, array, records or a single record).
+
+        ``explain``: True attaches SHAP explanations to every row that has a prediction,
+        False to none; None follows the policy (``explanation.when``).
+        """
+        t_start = time.perf_counter()
+        timings: dict[str, float] = {}
+        pol = self.policy
+
+        t0 = time.perf_counter()
+        res = None
+        if isinstance(X, np.ndarray):
+            res = validate_numeric_array(self.contract, X)
+        if res is None:
+            res = validate(self.contract, X)
+        timings["validation"] = time.perf_counter() - t0
+        if res.n_rows == 0:
+            return [self._batch_error_verdict(res)]
+        n = res.n_rows
+        row_errs = [res.row_errors(i) for i in range(n)]
+        valid = res.valid
+        if pol.validation.mode == "block" or res.data is None:
+            run = valid
+        else:
+            run = np.ones(n, dtype=bool) if res.data is not None else valid
+        idx = np.flatnonzero(run)
+        ev = _Evaluation(n)
+        if idx.size:
+            Xr = _take(res.data, idx)
+            self._evaluate(Xr, idx, ev, timings)
+        verdicts = self._compose(n, row_errs, ev, timings)
+        want = self._explain_rows(verdicts, explain)
+        if want.size:
+            self._attach_explanations(res.data, want, verdicts, ev)
+        per_row = (time.perf_counter() - t_start) * 1000.0 / n
+        for v in verdicts:
+            v.latency_ms = per_row
+        return verdicts
+
+    def check_one(self, x: Any, *, explain: bool | None = None) -> Verdict:
+        """Check a single row (a record dict, 1-D array or one-row table)."""
+        return self.check(x, explain=explain)[0]
+
+    # -- internals -----------------------------------------------------------------------
+    def _evaluate(
+        self, Xr: Any, idx: NDArray[np.intp], ev: _Evaluation, timings: dict[str, float]
+    ) -> None:
+        t0 = time.perf_counter()
+        ok_local, out, err = _call_model(self.adapter, Xr)
+        timings["model"] = time.perf_counter() - t0
+        for j, e in err.items():
+            ev.model_error[idx[j]] = e
+        if not ok_local.any():
+            return
+        good = idx[ok_local]
+        Xg = Xr if ok_local.all() else _take(Xr, np.flatnonzero(ok_local))
+        out = out[ok_local]
+        ev.answered[good] = True
+        pol = self.policy
+        if self.task == "classification":
+            P_raw = out
+            t0 = time.perf_counter()
+            P = self.calibrator.transform(P_raw) if self.calibrator is not None else P_raw
+            if ev.proba.shape[1] != P.shape[1]:
+                ev.proba = np.full((ev.n, P.shape[1]), np.nan)
+            ev.proba[good] = P
+            timings["calibration"] = time.perf_counter() - t0
+        else:
+            P_raw = None
+            ev.values[good] = out
+        # out-of-distribution
+        if self.ood is not None and pol.ood.mode != "off":
+            self._run_detector("ood", self.ood, Xg, good, ev, timings, {})
+        # adversarial
+        if pol.adversarial.mode != "off":
+            for det in self.adversarial:
+                kwargs: dict[str, Any] = {}
+                if det.name == "label_instability" and P_raw is not None:
+                    kwargs["proba"] = P_raw
+                if det.name == "neighbour_disagreement" and P_raw is not None:
+                    kwargs["predicted"] = np.asarray(self.adapter.classes_)[P_raw.argmax(axis=1)]
+                self._run_detector(f"adversarial:{det.name}", det, Xg, good, ev, timings, kwargs)
+        # reliability
+        if pol.reliability.mode != "off":
+            t0 = time.perf_counter()
+            if self.task == "classification":
+                P = ev.proba[good]
+                ev.conf[good] = np.column_stack(_conf_columns(P))
+                if self.conformal is not None:
+                    if ev.sets is None:
+                        ev.sets = np.zeros((ev.n, P.shape[1]), dtype=bool)
+                    ev.sets[good] = self.conformal.predict_sets(P)
+            elif self.conformal is not None:
+                lo, hi = self.conformal.predict_intervals(out)
+                ev.interval[good] = np.column_stack([lo, hi])
+            timings["reliability"] = time.perf_counter() - t0
+
+    def _run_detector(
+        self,
+        name: str,
+        det: BaseDetector,
+        Xg: Any,
+        good: NDArray[np.intp],
+        ev: _Evaluation,
+        timings: dict[str, float],
+        kwargs: dict[str, Any],
+    ) -> None:
+        t0 = time.perf_counter()
+        try:
+            scores = det.score_samples(Xg, **kwargs)
+        except Exception as exc:  # a failing safeguard must not pass silently
+            for i in good:
+                ev.safeguard_error[i] = f"safeguard {name} failed: {type(exc).__name__}"
+            return
+        finally:
+            timings[name] = time.perf_counter() - t0
+        ev.scores.setdefault(name, np.full(ev.n, np.nan))[good] = scores
+        ev.thresholds[name] = det.threshold_.value
+
+    def _compose(
+        self, n: int, row_errs: list[list[Violation]], ev: _Evaluation, timings: dict[str, float]
+    ) -> list[Verdict]:
+        pol = self.policy
+        codes = pol.status_codes
+        classes = None if self.adapter.classes_ is None else np.asarray(self.adapter.classes_)
+        class_names = None if classes is None else [str(c) for c in classes]
+        per = {k: v * 1000.0 / n for k, v in timings.items()}
+        min_conf = self._min_confidence_value()
+        verdicts: list[Verdict] = []
+        for i in range(n):
+            sg: list[SafeguardResult] = []
+            errs = row_errs[i]
+            sg.append(
+                SafeguardResult(
+                    "validation",
+                    pol.validation.mode,
+                    bool(errs),
+                    float(len(errs)),
+                    0.0,
+                    per.get("validation", 0.0),
+                )
+            )
+            v = Verdict(
+                status=codes.ok,
+                outcome=Outcome.OK,
+                artifact_hash=self.artifact_hash,
+                row=i,
+                errors=list(errs),
+            )
+            if errs and (pol.validation.mode == "block" or not ev.answered[i]):
+                self._set_problem(
+                    v,
+                    problems.INVALID_INPUT,
+                    f"{len(errs)} contract violation(s): " + _summarise(errs),
+                )
+                v.safeguards = sg
+                verdicts.append(v)
+                continue
+            if i in ev.model_error or i in ev.safeguard_error:
+                msg = ev.model_error.get(i) or ev.safeguard_error[i]
+                self._set_problem(v, problems.MODEL_ERROR, msg)
+                v.safeguards = sg
+                verdicts.append(v)
+                continue
+            warned: list[str] = []
+            if errs:
+                warned.append("validation")
+            blocked: tuple[problems.ProblemType, str] | None = None
+            for name, score_arr in ev.scores.items():
+                family = "ood" if name == "ood" else "adversarial"
+                mode = pol.ood.mode if family == "ood" else pol.adversarial.mode
+                score = float(score_arr[i])
+                thr = ev.thresholds[name]
+                hit = bool(score > thr)
+                sg.append(SafeguardResult(name, mode, hit, score, thr, per.get(name, 0.0)))
+                if hit and mode == "block" and blocked is None:
+                    kind = problems.OUT_OF_DISTRIBUTION if family == "ood" else problems.ADVERSARIAL
+                    blocked = (
+                        kind,
+                        f"{name} score {score:.4g} is above its threshold "
+                        f"{thr:.4g} (false-alarm target "
+                        f"{(pol.ood if family == 'ood' else pol.adversarial).target_fpr:.2%})",
+                    )
+                elif hit:
+                    warned.append(name)
+            # prediction and reliability
+            if self.task == "classification":
+                P = ev.proba[i]
+                k = int(np.argmax(P))
+                v.prediction = classes[k] if classes is not None else k
+                if class_names is not None:
+                    v.probabilities = {c: float(p) for c, p in zip(class_names, P, strict=True)}
+                if not np.isnan(ev.conf[i, 0]):
+                    mp, mg, en = (float(x) for x in ev.conf[i])
+                    v.confidence = Confidence(mp, mg, en)
+                    low = min_conf is not None and mp < min_conf
+                    sg.append(
+                        SafeguardResult(
+                            "reliability",
+                            pol.reliability.mode,
+                            low,
+                            mp,
+                            min_conf,
+                            per.get("reliability", 0.0),
+                        )
+                    )
+                    if low:
+                        warned.append("reliability")
+                    if ev.sets is not None and classes is not None:
+                        v.prediction_set = list(classes[ev.sets[i]])
+            else:
+                v.prediction = float(ev.values[i])
+                if not np.isnan(ev.interval[i, 0]):
+                    v.interval = (float(ev.interval[i, 0]), float(ev.interval[i, 1]))
+            v.safeguards = sg
+            if blocked is not None:
+                self._set_problem(v, blocked[0], blocked[1])
+                v.prediction = None
+                v.probabilities = None
+            elif warned:
+                self._set_problem(
+                    v,
+                    problems.LOW_CONFIDENCE,
+                    "not authoritative: " + ", ".join(_describe_warning(w, v) for w in warned),
+                )
+            verdicts.append(v)
+        return verdicts
+
+    def _set_problem(self, v: Verdict, kind: problems.ProblemType, detail: str) -> None:
+        v.outcome = kind.outcome
+        v.status = self.policy.status_codes.code(kind.outcome)
+        v.problem = kind.uri
+        v.title = kind.title
+        v.detail = detail
+
+    def _min_confidence_value(self) -> float | None:
+        mc = self.policy.reliability.min_confidence
+        if isinstance(mc, float | int) and not isinstance(mc, bool):
+            return float(mc)
+        return None if self.min_confidence is None else self.min_confidence.value
+
+    def _batch_error_verdict(self, res: ValidationResult) -> Verdict:
+        errs = res.batch_errors or [Violation("*", EMPTY_BATCH, 0, "at least one row")]
+        v = Verdict(status=0, outcome=Outcome.OK, artifact_hash=self.artifact_hash, errors=errs)
+        self._set_problem(v, problems.INVALID_INPUT, _summarise(errs))
+        return v
+
+    def _explain_rows(self, verdicts: list[Verdict], explain: bool | None) -> NDArray[np.intp]:
+        when = self.policy.explanation.when
+        if explain is False or (explain is None and when == "never"):
+            return np.zeros(0, dtype=np.intp)
+        rows = []
+        for i, v in enumerate(verdicts):
+            answerable = v.outcome not in (Outcome.INVALID_INPUT, Outcome.MODEL_ERROR)
+            if not answerable:
+                continue
+            if explain or when == "always" or (when == "non200" and not v.ok):
+                rows.append(i)
+        return np.asarray(rows, dtype=np.intp)
+
+    def explainer(self) -> Any:
+        """The SHAP explainer (built lazily from the stored background sample)."""
+        if self._explainer is None:
+            from mlrails.explain import Explainer
+
+            names = self.contract.columns or None
+            self._explainer = Explainer.from_background(self.adapter, self.background, names)
+        return self._explainer
+
+    def _attach_explanations(
+        self, data: Any, rows: NDArray[np.intp], verdicts: list[Verdict], ev: _Evaluation
+    ) -> None:
+        Xe = _take(data, rows)
+        pred_idx = None
+        if self.task == "classification":
+            pred_idx = np.argmax(ev.proba[rows], axis=1)
+        try:
+            expl = self.explainer().explain(
+                Xe, predicted_idx=pred_idx, top_k=self.policy.explanation.top_k
+            )
+        except Exception as exc:  # explanations are evidence, never a reason to fail a verdict
+            for i in rows:
+                verdicts[i].safeguards.append(
+                    SafeguardResult(
+                        "explanation", "on", True, details={"error": type(exc).__name__}
+                    )
+                )
+            return
+        for i, e in zip(rows, expl, strict=True):
+            verdicts[i].explanation = e
+
+
+class _Evaluation:
+    """Per-row arrays filled by the vectorised pass over the batch."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.answered = np.zeros(n, dtype=bool)
+        self.proba = np.full((n, 0), np.nan)
+        self.values = np.full(n, np.nan)
+        self.conf = np.full((n, 3), np.nan)
+        self.sets: NDArray[np.bool_] | None = None
+        self.interval = np.full((n, 2), np.nan)
+        self.scores: dict[str, NDArray[np.float64]] = {}
+        self.thresholds: dict[str, float] = {}
+        self.model_error: dict[int, str] = {}
+        self.safeguard_error: dict[int, str] = {}
+
+
+def _conf_columns(P: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+    m = confidence_metrics(P)
+    return m.max_probability, m.margin, m.entropy
+
+
+def _take(data: Any, idx: NDArray[np.intp]) -> Any:
+    if isinstance(data, pd.DataFrame):
+        if len(idx) == len(data):
+            return data
+        return data.iloc[idx].reset_index(drop=True)
+    if len(idx) == len(data):
+        return data
+    return data[idx]
+
+
+def _call_model(adapter: ModelAdapter, X: Any) -> tuple[NDArray[np.bool_], Any, dict[int, str]]:
+    """Call the model on the batch; on failure, row by row to isolate the failing rows."""
+    fn: Callable[[Any], NDArray[np.float64]] = (
+        adapter.predict_proba if adapter.task == "classification" else adapter.predict_values
+    )
+    n = len(X)
+    try:
+        out = np.asarray(fn(X), dtype=np.float64)
+        if out.shape[0] != n:
+            raise ValueError(f"model returned {out.shape[0]} rows for {n} inputs")
+        finite = np.asarray(
+            np.isfinite(out).all(axis=1) if out.ndim == 2 else np.isfinite(out), dtype=bool
+        )
+        errs = {int(j): "model returned a non-finite output" for j in np.flatnonzero(~finite)}
+        return finite, out, errs
+    except Exception:
+        pass
+    ok = np.zeros(n, dtype=bool)
+    rows: list[Any] = []
+    errs = {}
+    width = None
+    for j in range(n):
+        try:
+            r = np.asarray(fn(_take(X, np.array([j]))), dtype=np.float64)
+            if not np.isfinite(r).all():
+                raise ValueError("model returned a non-finite output")
+            rows.append(r[0])
+            width = r.shape[1:] if width is None else width
+            ok[j] = True
+        except Exception as exc:
+            errs[j] = f"the model raised {type(exc).__name__}"
+            rows.append(None)
+    shape = (n, *width) if width is not None else (n,)
+    out = np.full(shape, np.nan)
+    for j, r in enumerate(rows):
+        if r is not None:
+            out[j] = r
+    return ok, out, errs
+
+
+def _summarise(errs: list[Violation]) -> str:
+    parts = [f"{e.field}: {e.code} (got {e.value!r}, expected {e.expected})" for e in errs[:3]]
+    more = f"; and {len(errs) - 3} more" if len(errs) > 3 else ""
+    return "; ".join(parts) + more
+
+
+def _describe_warning(name: str, v: Verdict) -> str:
+    if name == "reliability" and v.confidence is not None:
+        return f"low confidence (max probability {v.confidence.max_probability:.3f})"
+    if name == "validation":
+        return "contract violations in warn mode"
+    return f"{name} fired in warn mode"
+
+
+def _summary_from_dict(d: dict[str, Any]) -> FitSummary:
+    """Rebuild a :class:`FitSummary` from its manifest form."""
+    cal = d.get("calibration")
+    return FitSummary(
+        task=d.get("task", ""),
+        n_train=int(d.get("n_train", 0)),
+        n_calibration=int(d.get("n_calibration", 0)),
+        safeguards=[SafeguardSummary(**s) for s in d.get("safeguards", [])],
+        calibration=None if cal is None else CalibrationSummary(**cal),
+        conformal_coverage=d.get("conformal_coverage"),
+        calibration_accuracy=d.get("calibration_accuracy"),
+        notes=list(d.get("notes", [])),
+    )
