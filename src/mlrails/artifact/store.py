@@ -8,7 +8,11 @@ Layout::
     state.json      JSON metadata of every fitted component
     arrays.npz      NumPy arrays of every fitted component (loaded with allow_pickle=False)
 
-Nothing in an artifact can execute code when loaded. Loading verifies every file's SHA-256
+The artifact hash covers the four content files; the model enters it through the
+predictions stored for the probe rows (its fingerprint), because a bundled ``model.skops`` is
+not byte-reproducible (skops names its entries by object id). The bundled model file is still
+verified against its own hash in the manifest. Nothing in an artifact can execute code when
+loaded. Loading verifies every file's SHA-256
 and the artifact hash, the format version, and that the model handed in reproduces the
 predictions stored for the probe rows, and refuses anything else with :class:`ArtifactError`.
 """
@@ -77,7 +81,7 @@ def save_artifact(rails: Rails, path: Path) -> str:
     if bundled is not None:
         blobs[bundled[0]] = bundled[1]
     hashes = {name: hashlib.sha256(b).hexdigest() for name, b in blobs.items()}
-    artifact_hash = _artifact_hash(hashes)
+    artifact_hash = _artifact_hash({k: hashes[k] for k in CONTENT_FILES})
     info = rails.adapter.info()
     manifest = {
         "format": FORMAT,
@@ -135,7 +139,8 @@ def load_artifact(
             raise ArtifactError(
                 f"{p}: {name} does not match its hash in manifest.json (tampered or corrupt)"
             )
-    if _artifact_hash(manifest["files"]) != manifest.get("artifact_hash"):
+    content = {k: manifest["files"].get(k, "") for k in CONTENT_FILES}
+    if _artifact_hash(content) != manifest.get("artifact_hash"):
         raise ArtifactError(f"{p}: artifact hash in manifest.json does not match its files")
     try:
         contract = InputContract.model_validate_json(blobs["contract.json"])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 FieldKind = Literal["numeric", "integer", "boolean", "categorical"]
 
@@ -39,6 +39,15 @@ class ImageSpec(BaseModel):
     upper: float
 
 
+class _Cache(dict[str, Any]):
+    """Derived arrays (validation bounds) kept beside a contract; never part of equality."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Cache)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class InputContract(BaseModel):
     """Everything a caller must respect for the model's answer to mean anything."""
 
@@ -52,6 +61,7 @@ class InputContract(BaseModel):
     )
     allow_extra_columns: bool = False
     n_training_rows: int = 0
+    _cache: _Cache = PrivateAttr(default_factory=lambda: _Cache())
 
     @property
     def columns(self) -> list[str]:

@@ -242,6 +242,28 @@ def _check_numeric(
 
 
 # -- fast path and images ----------------------------------------------------------------
+def validate_fast(contract: InputContract, X: Any) -> ValidationResult | None:
+    """Fast path for all-numeric inputs (NumPy arrays, or tables with exactly the contract's
+    columns, all numeric); ``None`` when it does not apply or some row is invalid."""
+    if isinstance(X, np.ndarray):
+        return validate_numeric_array(contract, X)
+    if isinstance(X, pd.DataFrame) and contract.layout == "frame":
+        if [str(c) for c in X.columns] != contract.columns:
+            return None
+        if not all(pd.api.types.is_numeric_dtype(d) for d in X.dtypes):
+            return None
+        res = validate_numeric_array(contract, X.to_numpy(dtype=np.float64))
+        if res is not None:
+            frame = (
+                X
+                if isinstance(X.index, pd.RangeIndex) and X.index.start == 0
+                else (X.reset_index(drop=True))
+            )
+            res.data = frame
+        return res
+    return None
+
+
 def validate_numeric_array(contract: InputContract, X: NDArray[Any]) -> ValidationResult | None:
     """Fast path for an all-numeric contract fed a float array: a handful of numpy ops.
 
@@ -268,7 +290,7 @@ def validate_numeric_array(contract: InputContract, X: NDArray[Any]) -> Validati
 
 
 def _bounds(contract: InputContract) -> tuple[NDArray[np.float64], ...]:
-    cached = contract.__dict__.get("_bounds_cache")
+    cached = contract._cache.get("bounds")
     if cached is None:
         specs = contract.fields
         cached = (
@@ -277,7 +299,7 @@ def _bounds(contract: InputContract) -> tuple[NDArray[np.float64], ...]:
             np.array([s.kind == "integer" for s in specs]),
             np.array([s.nullable for s in specs]),
         )
-        contract.__dict__["_bounds_cache"] = cached
+        contract._cache["bounds"] = cached
     return cached  # type: ignore[no-any-return]
 
 

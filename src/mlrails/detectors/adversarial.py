@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from mlrails._state import State
 from mlrails.detectors.base import BaseDetector
+from mlrails.detectors.encoding import numeric_matrix
 from mlrails.detectors.registry import register_detector
 from mlrails.errors import DataError, NotFittedError
 from mlrails.models.base import ModelAdapter
@@ -208,6 +209,8 @@ class LabelInstabilityDetector(BaseDetector):
         rows = np.repeat(np.arange(n), c)
         if isinstance(X, pd.DataFrame):
             cols = self._frame_columns(X)
+            if list(cols) == list(X.columns):  # all-numeric table: no copy of other columns
+                return pd.DataFrame(noisy, columns=X.columns)
             rep = X.iloc[rows].reset_index(drop=True)
             if not cols:
                 return rep
@@ -237,9 +240,7 @@ class LabelInstabilityDetector(BaseDetector):
         if self.positions_.size == 0:
             return np.zeros((n, 0))
         if isinstance(X, pd.DataFrame):
-            cols = self._frame_columns(X)
-            frame = X[cols].apply(pd.to_numeric, errors="coerce")
-            return np.asarray(frame.to_numpy(dtype=np.float64), dtype=np.float64)
+            return numeric_matrix(X, self._frame_columns(X))
         arr = np.asarray(X)
         if arr.ndim != 2:
             raise DataError(f"expected a 2-D array, got shape {arr.shape}")
@@ -344,10 +345,10 @@ class NeighbourDisagreementDetector(BaseDetector):
         self._build_index()
 
     def _build_index(self) -> None:
-        from sklearn.neighbors import NearestNeighbors
+        from mlrails.detectors.neighbours import BruteNeighbours
 
         self.k_ = min(int(self.n_neighbors), self.reference_.shape[0])
-        self.index_ = NearestNeighbors(n_neighbors=self.k_).fit(self.reference_)
+        self.index_ = BruteNeighbours(self.reference_)
         self.lookup_ = {c: i for i, c in enumerate(self.classes_.tolist())}
 
     def score_samples(self, X: Any, *, predicted: Any = None) -> NDArray[np.float64]:
@@ -364,7 +365,7 @@ class NeighbourDisagreementDetector(BaseDetector):
         if n == 0:
             return np.zeros(0, dtype=np.float64)
         Z = self.encoder_.transform(X)
-        dist, ind = self.index_.kneighbors(Z, n_neighbors=self.k_)
+        dist, ind = self.index_.kneighbors(Z, self.k_)
         pred_idx = np.array([self.lookup_.get(v, -1) for v in pred.tolist()], dtype=np.int64)
         differ = self.reference_labels_[ind] != pred_idx[:, None]
         share = differ.mean(axis=1)

@@ -81,6 +81,10 @@ class TabularEncoder:
     def transform(self, X: Any) -> NDArray[np.float64]:
         if self.input_kind_ is None:
             raise NotFittedError("TabularEncoder is not fitted")
+        if not self.categories_ and not isinstance(X, pd.DataFrame) and self.input_kind_ != "image":
+            arr = np.asarray(X)
+            if arr.ndim == 2 and arr.dtype.kind in "fiub" and arr.shape[1] == self.center_.size:
+                return _standardise(arr.astype(np.float64, copy=False), self.center_, self.scale_)
         if self.input_kind_ == "frame" or (self.categories_ and not isinstance(X, pd.DataFrame)):
             frame = (
                 _str_columns(X)
@@ -147,9 +151,21 @@ def _str_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _numeric_block(frame: pd.DataFrame, columns: list[str]) -> NDArray[np.float64]:
+    return numeric_matrix(frame, columns)
+
+
+def numeric_matrix(frame: pd.DataFrame, columns: list[Any]) -> NDArray[np.float64]:
+    """``frame[columns]`` as float64; values that are not numbers become NaN.
+
+    Numeric columns are taken as they are (one fast ``to_numpy``); only object/text columns
+    go through ``pd.to_numeric``.
+    """
     if not columns:
         return np.zeros((len(frame), 0))
-    block = frame[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    sub = frame if list(frame.columns) == list(columns) else frame[columns]
+    if all(pd.api.types.is_numeric_dtype(d) or pd.api.types.is_bool_dtype(d) for d in sub.dtypes):
+        return np.asarray(sub.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
+    block = sub.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     return np.asarray(block, dtype=np.float64)
 
 

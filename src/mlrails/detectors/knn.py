@@ -12,10 +12,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.neighbors import NearestNeighbors
 
 from mlrails._state import State
 from mlrails.detectors.base import BaseDetector
+from mlrails.detectors.neighbours import BruteNeighbours
 
 AGGREGATES = ("mean", "kth")
 
@@ -40,7 +40,7 @@ class KNNDetector(BaseDetector):
 
     reference_: NDArray[np.float64]
     n_neighbors_: int
-    index_: NearestNeighbors
+    index_: BruteNeighbours
 
     def __init__(
         self,
@@ -67,7 +67,7 @@ class KNNDetector(BaseDetector):
         self._set_reference(np.ascontiguousarray(Z[rows], dtype=np.float64))
 
     def _score_encoded(self, Z: NDArray[np.float64], X: Any) -> NDArray[np.float64]:
-        dist, _ = self.index_.kneighbors(Z, n_neighbors=self.n_neighbors_)
+        dist, _ = self.index_.kneighbors(Z, self.n_neighbors_)
         return self._aggregate(np.asarray(dist, dtype=np.float64))
 
     def _training_scores(
@@ -95,7 +95,7 @@ class KNNDetector(BaseDetector):
         if ref_rows is not None and ref_rows.size == n_ref:
             position[ref_rows] = np.arange(n_ref)
         q = min(k + 1, n_ref)
-        dist, ind = self.index_.kneighbors(Z[rows], n_neighbors=q)
+        dist, ind = self.index_.kneighbors(Z[rows], q)
         drop = ind == position[rows][:, None]
         drop[~drop.any(axis=1), -1] = True  # no self-match: drop the farthest instead
         kept = np.asarray(dist, dtype=np.float64)[~drop].reshape(len(rows), q - 1)
@@ -115,7 +115,7 @@ class KNNDetector(BaseDetector):
     def _set_reference(self, reference: NDArray[np.float64]) -> None:
         self.reference_ = reference
         self.n_neighbors_ = int(min(self.n_neighbors, reference.shape[0]))
-        self.index_ = NearestNeighbors(n_neighbors=self.n_neighbors_).fit(reference)
+        self.index_ = BruteNeighbours(reference)
 
     def _aggregate(self, dist: NDArray[np.float64]) -> NDArray[np.float64]:
         if self.aggregate == "kth":

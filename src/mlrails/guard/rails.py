@@ -19,7 +19,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from mlrails.contract import InputContract, ValidationResult, Violation, validate
-from mlrails.contract.validate import EMPTY_BATCH, validate_numeric_array
+from mlrails.contract.validate import EMPTY_BATCH, validate_fast
 from mlrails.detectors.base import BaseDetector
 from mlrails.detectors.threshold import Threshold
 from mlrails.guard.policy import Policy
@@ -124,9 +124,7 @@ class Rails:
         pol = self.policy
 
         t0 = time.perf_counter()
-        res = None
-        if isinstance(X, np.ndarray):
-            res = validate_numeric_array(self.contract, X)
+        res = validate_fast(self.contract, X)
         if res is None:
             res = validate(self.contract, X)
         timings["validation"] = time.perf_counter() - t0
@@ -236,99 +234,106 @@ class Rails:
     def _compose(
         self, n: int, row_errs: list[list[Violation]], ev: _Evaluation, timings: dict[str, float]
     ) -> list[Verdict]:
+        """Turn the batch arrays into one verdict per row (arrays → Python lists up front)."""
         pol = self.policy
         codes = pol.status_codes
         classes = None if self.adapter.classes_ is None else np.asarray(self.adapter.classes_)
-        class_names = None if classes is None else [str(c) for c in classes]
+        class_list = None if classes is None else classes.tolist()
+        class_names = None if classes is None else [str(c) for c in class_list or []]
         per = {k: v * 1000.0 / n for k, v in timings.items()}
         min_conf = self._min_confidence_value()
-        verdicts: list[Verdict] = []
-        for i in range(n):
-            sg: list[SafeguardResult] = []
-            errs = row_errs[i]
-            sg.append(
-                SafeguardResult(
-                    "validation",
-                    pol.validation.mode,
-                    bool(errs),
-                    float(len(errs)),
-                    0.0,
-                    per.get("validation", 0.0),
+        answered = ev.answered.tolist()
+        detectors = []
+        for name, arr in ev.scores.items():
+            fam_pol = pol.ood if name == "ood" else pol.adversarial
+            thr = ev.thresholds[name]
+            kind = problems.OUT_OF_DISTRIBUTION if name == "ood" else problems.ADVERSARIAL
+            with np.errstate(invalid="ignore"):
+                hits = (arr > thr).tolist()
+            detectors.append(
+                (
+                    name,
+                    fam_pol.mode,
+                    fam_pol.target_fpr,
+                    thr,
+                    kind,
+                    arr.tolist(),
+                    hits,
+                    per.get(name, 0.0),
                 )
             )
+        is_clf = self.task == "classification"
+        if is_clf and ev.proba.shape[1]:
+            top = np.argmax(np.nan_to_num(ev.proba, nan=-1.0), axis=1).tolist()
+            proba_rows = ev.proba.tolist()
+            conf_rows = ev.conf.tolist()
+            sets = None if ev.sets is None or classes is None else ev.sets.tolist()
+        values = ev.values.tolist()
+        intervals = ev.interval.tolist()
+        t_val, t_rel = per.get("validation", 0.0), per.get("reliability", 0.0)
+        verdicts: list[Verdict] = []
+        for i in range(n):
+            errs = row_errs[i]
+            sg = [
+                SafeguardResult(
+                    "validation", pol.validation.mode, bool(errs), float(len(errs)), 0.0, t_val
+                )
+            ]
             v = Verdict(
                 status=codes.ok,
                 outcome=Outcome.OK,
                 artifact_hash=self.artifact_hash,
                 row=i,
                 errors=list(errs),
+                safeguards=sg,
             )
-            if errs and (pol.validation.mode == "block" or not ev.answered[i]):
-                self._set_problem(
-                    v,
-                    problems.INVALID_INPUT,
-                    f"{len(errs)} contract violation(s): " + _summarise(errs),
-                )
-                v.safeguards = sg
-                verdicts.append(v)
+            verdicts.append(v)
+            if errs and (pol.validation.mode == "block" or not answered[i]):
+                detail = f"{len(errs)} contract violation(s): " + _summarise(errs)
+                self._set_problem(v, problems.INVALID_INPUT, detail)
                 continue
             if i in ev.model_error or i in ev.safeguard_error:
                 msg = ev.model_error.get(i) or ev.safeguard_error[i]
                 self._set_problem(v, problems.MODEL_ERROR, msg)
-                v.safeguards = sg
-                verdicts.append(v)
                 continue
-            warned: list[str] = []
-            if errs:
-                warned.append("validation")
+            warned: list[str] = ["validation"] if errs else []
             blocked: tuple[problems.ProblemType, str] | None = None
-            for name, score_arr in ev.scores.items():
-                family = "ood" if name == "ood" else "adversarial"
-                mode = pol.ood.mode if family == "ood" else pol.adversarial.mode
-                score = float(score_arr[i])
-                thr = ev.thresholds[name]
-                hit = bool(score > thr)
-                sg.append(SafeguardResult(name, mode, hit, score, thr, per.get(name, 0.0)))
+            for name, mode, target, thr, kind, scores, hits, lat in detectors:
+                hit = hits[i]
+                sg.append(SafeguardResult(name, mode, hit, scores[i], thr, lat))
                 if hit and mode == "block" and blocked is None:
-                    kind = problems.OUT_OF_DISTRIBUTION if family == "ood" else problems.ADVERSARIAL
                     blocked = (
                         kind,
-                        f"{name} score {score:.4g} is above its threshold "
-                        f"{thr:.4g} (false-alarm target "
-                        f"{(pol.ood if family == 'ood' else pol.adversarial).target_fpr:.2%})",
+                        f"{name} score {scores[i]:.4g} is above its threshold {thr:.4g} "
+                        f"(false-alarm target {target:.2%})",
                     )
                 elif hit:
                     warned.append(name)
-            # prediction and reliability
-            if self.task == "classification":
-                P = ev.proba[i]
-                k = int(np.argmax(P))
-                v.prediction = classes[k] if classes is not None else k
+            if is_clf:
+                k = top[i]
+                v.prediction = class_list[k] if class_list is not None else k
                 if class_names is not None:
-                    v.probabilities = {c: float(p) for c, p in zip(class_names, P, strict=True)}
-                if not np.isnan(ev.conf[i, 0]):
-                    mp, mg, en = (float(x) for x in ev.conf[i])
+                    v.probabilities = dict(zip(class_names, proba_rows[i], strict=True))
+                mp, mg, en = conf_rows[i]
+                if mp == mp:  # not NaN: reliability ran
                     v.confidence = Confidence(mp, mg, en)
                     low = min_conf is not None and mp < min_conf
                     sg.append(
                         SafeguardResult(
-                            "reliability",
-                            pol.reliability.mode,
-                            low,
-                            mp,
-                            min_conf,
-                            per.get("reliability", 0.0),
+                            "reliability", pol.reliability.mode, low, mp, min_conf, t_rel
                         )
                     )
                     if low:
                         warned.append("reliability")
-                    if ev.sets is not None and classes is not None:
-                        v.prediction_set = list(classes[ev.sets[i]])
+                    if sets is not None and class_list is not None:
+                        v.prediction_set = [
+                            c for c, b in zip(class_list, sets[i], strict=True) if b
+                        ]
             else:
-                v.prediction = float(ev.values[i])
-                if not np.isnan(ev.interval[i, 0]):
-                    v.interval = (float(ev.interval[i, 0]), float(ev.interval[i, 1]))
-            v.safeguards = sg
+                v.prediction = values[i]
+                lo, hi = intervals[i]
+                if lo == lo:
+                    v.interval = (lo, hi)
             if blocked is not None:
                 self._set_problem(v, blocked[0], blocked[1])
                 v.prediction = None
@@ -339,7 +344,6 @@ class Rails:
                     problems.LOW_CONFIDENCE,
                     "not authoritative: " + ", ".join(_describe_warning(w, v) for w in warned),
                 )
-            verdicts.append(v)
         return verdicts
 
     def _set_problem(self, v: Verdict, kind: problems.ProblemType, detail: str) -> None:

@@ -10,7 +10,7 @@ from mlrails.protocol.problem import Problem
 from mlrails.protocol.status import Outcome
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SafeguardResult:
     """One safeguard's evidence for one input.
 
@@ -38,7 +38,7 @@ class SafeguardResult:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Confidence:
     """Confidence of a classification, computed on calibrated probabilities."""
 
@@ -54,7 +54,7 @@ class Confidence:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Verdict:
     """One input's outcome: status code, RFC 9457 fields, prediction and the evidence.
 
