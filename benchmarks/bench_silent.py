@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import train_test_split
 
 import mlrails
 from benchmarks.common import breast_cancer, fmt_table
@@ -22,8 +23,12 @@ SEVERITIES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
 
 def main(draws: int = 5, seed: int = 0) -> str:
     X_tr, X_te, y_tr, y_te = breast_cancer(seed)
-    model = RandomForestClassifier(n_estimators=100, random_state=seed).fit(X_tr, y_tr)
-    rails = mlrails.fit(model, X_tr, y_tr)
+    # calibration rows held out from model training, so thresholds hold on new data
+    X_fit, X_cal, y_fit, y_cal = train_test_split(
+        X_tr, y_tr, test_size=0.3, random_state=seed, stratify=y_tr
+    )
+    model = RandomForestClassifier(n_estimators=100, random_state=seed).fit(X_fit, y_fit)
+    rails = mlrails.fit(model, X_fit, y_fit, X_cal, y_cal)
     sd = X_tr.std().to_numpy()
     rng = np.random.default_rng(seed)
     base = np.repeat(X_te.to_numpy(), draws, axis=0)

@@ -259,6 +259,8 @@ def test_summary_reports_calibration_and_thresholds(cancer_rails: Any) -> None:
     assert s.calibration.nll_after <= s.calibration.nll_before + 1e-9
     names = {g.name for g in s.safeguards}
     assert {"ood", "adversarial:label_instability", "reliability"} <= names
+    # the calibration split came from the training data: the summary says what that costs
+    assert any("taken from the training data" in n for n in s.notes)
 
 
 # -- other tasks and layouts --------------------------------------------------------------
@@ -367,3 +369,11 @@ def test_fit_rejects_unusable_data(cancer: Any, cancer_forest: Any) -> None:
             cancer.X_test,
             np.full(len(cancer.X_test), 7),
         )
+
+
+@pytest.mark.parametrize("detector", ["knn", "mahalanobis", "iforest", "ensemble"])
+def test_every_ood_detector_can_be_chosen_by_policy(gaussian: Any, detector: str) -> None:
+    X, y, model = gaussian
+    rails = mlrails.fit(model, X[:3000], y[:3000], policy={"ood": {"detector": detector}})
+    assert rails.ood is not None and rails.ood.name == detector
+    assert rails.check(np.full((1, 10), 3.0))[0].status == 422

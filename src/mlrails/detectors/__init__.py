@@ -16,6 +16,7 @@ from mlrails.detectors.registry import (
     OOD_DETECTORS,
     detector_from_state,
     make_detector,
+    make_seeded_detector,
     register_detector,
 )
 from mlrails.detectors.threshold import Threshold, calibrate_threshold
@@ -33,5 +34,6 @@ __all__ = [
     "calibrate_threshold",
     "detector_from_state",
     "make_detector",
+    "make_seeded_detector",
     "register_detector",
 ]

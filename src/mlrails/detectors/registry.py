@@ -10,6 +10,7 @@ known, so their detectors register themselves even when nothing imported them ye
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any, TypeVar
 
 from mlrails._state import State
@@ -89,6 +90,14 @@ def make_detector(name: str, **params: Any) -> BaseDetector:
     Raises ``ValueError`` naming the known detectors when ``name`` is unknown.
     """
     return get_detector_class(name)(**params)
+
+
+def make_seeded_detector(name: str, seed: int, **params: Any) -> BaseDetector:
+    """Like :func:`make_detector`, passing ``random_state=seed`` to detectors that take one."""
+    cls = get_detector_class(name)
+    if "random_state" in inspect.signature(cls.__init__).parameters:
+        params.setdefault("random_state", seed)
+    return cls(**params)
 
 
 def detector_from_state(state: State, **runtime: Any) -> BaseDetector:

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from sklearn.model_selection import train_test_split
 
 from mlrails.contract import infer_contract
-from mlrails.detectors import make_detector
+from mlrails.detectors import make_seeded_detector
 from mlrails.detectors.base import BaseDetector
 from mlrails.errors import DataError
 from mlrails.guard.policy import Policy
@@ -80,7 +80,8 @@ def _fit(
     X_train, y_train = _as_table(X_train, "X_train"), _as_labels(y_train, "y_train")
     if len(X_train) != len(y_train):
         raise DataError(f"X_train has {len(X_train)} rows but y_train has {len(y_train)}")
-    if X_calib is None:
+    split_from_training = X_calib is None
+    if split_from_training:
         X_fit, X_cal, y_fit, y_cal = _split(X_train, y_train, adapter, pol)
     else:
         X_cal, y_cal = _as_table(X_calib, "X_calib"), _as_labels(y_calib, "y_calib")
@@ -97,11 +98,18 @@ def _fit(
     contract = infer_contract(full, tolerance=pol.validation.tolerance)
     contract.allow_extra_columns = pol.validation.allow_extra_columns
     summary = FitSummary(task=adapter.task, n_train=len(X_fit), n_calibration=len(X_cal))
+    if split_from_training:
+        summary.notes.append(
+            "calibration rows were taken from the training data: if the model was trained on "
+            "them, its confidence there is optimistic and the model-based thresholds "
+            "(reliability, adversarial) alarm more often than targeted on new data; pass "
+            "X_calib/y_calib held out from model training"
+        )
 
     ood: BaseDetector | None = None
     if pol.ood.mode != "off":
         step(f"out-of-distribution detector ({pol.ood.detector})")
-        ood = make_detector(pol.ood.detector, random_state=pol.seed)
+        ood = make_seeded_detector(pol.ood.detector, pol.seed)
         ood.fit(X_fit).calibrate(X_cal, pol.ood.target_fpr)
         summary.safeguards.append(_summ("ood", pol.ood.mode, ood))
 
@@ -121,13 +129,9 @@ def _fit(
             params: dict[str, Any] = {"model": adapter}
             if name == "label_instability":
                 params.update(
-                    n_copies=pol.adversarial.n_copies,
-                    noise_scale=pol.adversarial.noise_scale,
-                    random_state=pol.seed,
+                    n_copies=pol.adversarial.n_copies, noise_scale=pol.adversarial.noise_scale
                 )
-            elif name == "neighbour_disagreement":
-                params.update(random_state=pol.seed)
-            det = make_detector(name, **params)
+            det = make_seeded_detector(name, pol.seed, **params)
             det.fit(X_fit, y_fit)
             det.calibrate(X_cal, pol.adversarial.target_fpr)
             adversarial.append(det)
