@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -313,6 +314,15 @@ def test_policy_file_changes_the_fit(ws: Workspace) -> None:
     assert len(ood_rows) == 1 and "warn" in ood_rows[0], res.stdout
 
 
+# -- bad inputs: exit code 2, one line naming the file, no traceback -------------------------
+@dataclass(frozen=True)
+class ErrorCase:
+    args: tuple[object, ...]
+    needles: tuple[str, ...]  # each must appear in the error line (case-insensitive)
+    any_of: tuple[str, ...] = ()  # at least one of these must appear too
+    must_not_exist: Path | None = None  # output that a failed command must not write
+
+
 BAD_POLICIES = {
     "invalid_yaml.yaml": ("ood: [unclosed\n", "YAML"),
     "unknown_key.yaml": ("oood:\n  mode: warn\n", "oood"),
@@ -322,106 +332,128 @@ BAD_POLICIES = {
     "invalid.toml": ("x = [\n", "TOML"),
 }
 
+BAD_CSVS = {
+    "garbage.csv": bytes(range(256)) * 4,
+    "unterminated.csv": b'a,b\n1,2\n"never closed\n',
+    "empty.csv": b"",
+}
 
-@pytest.mark.parametrize("name", sorted(BAD_POLICIES))
-def test_bad_policy_file_is_a_one_line_error(ws: Workspace, name: str) -> None:
-    text, needle = BAD_POLICIES[name]
-    path = ws.root / name
-    path.write_text(text)
-    out = ws.root / f"rails_{path.stem}"
-    res = run_cli("fit", ws.model, ws.train, "-t", "target", "-o", out, "-p", path, columns=60)
-    assert_one_line_error(res, name, needle)
-    assert not (out / "manifest.json").exists()
-
-
-def test_missing_policy_file_is_a_one_line_error(ws: Workspace) -> None:
-    res = run_cli(
-        "fit", ws.model, ws.train, "-t", "target", "-p", ws.root / "nope.yaml", columns=60
-    )
-    assert_one_line_error(res, "nope.yaml")
-
-
-# -- bad inputs ------------------------------------------------------------------------------
-def test_missing_model_file(ws: Workspace) -> None:
-    res = run_cli("fit", ws.root / "missing.skops", ws.train, "-t", "target", columns=60)
-    assert_one_line_error(res, "missing.skops", "not found")
-
-
-def test_pickle_model_needs_trust(ws: Workspace) -> None:
-    out = ws.root / "rails_untrusted"
-    res = run_cli("fit", ws.pickle, ws.train, "-t", "target", "-o", out, columns=60)
-    assert_one_line_error(res, "model.pkl", "--trust")
-    assert not out.exists()
+ERROR_CASE_IDS = [
+    *(f"policy-{name}" for name in sorted(BAD_POLICIES)),
+    "policy-missing-file",
+    "model-missing",
+    "model-pickle-without-trust",
+    "model-skops-random-bytes",
+    "model-skops-truncated",
+    "train-csv-missing",
+    "train-unknown-target",
+    "artifact-tampered-state-check",
+    "artifact-tampered-state-inspect",
+    "artifact-tampered-model",
+    "artifact-missing-dir",
+    *(f"check-csv-{name}" for name in sorted(BAD_CSVS)),
+    "check-csv-missing",
+]
 
 
-@pytest.mark.parametrize("kind", ["random_bytes", "truncated"])
-def test_corrupt_skops_file(ws: Workspace, kind: str) -> None:
-    path = ws.root / f"corrupt_{kind}.skops"
-    if kind == "random_bytes":
-        path.write_bytes(os.urandom(512))
+def _tamper(path: Path) -> None:
+    """Change one byte of ``path``."""
+    data = bytearray(path.read_bytes())
+    if path.suffix == ".json":
+        i = next(i for i, b in enumerate(data) if chr(b).isdigit())
+        data[i] = ord("1") if data[i] != ord("1") else ord("2")
     else:
-        path.write_bytes(ws.model.read_bytes()[: ws.model.stat().st_size // 2])
-    res = run_cli("fit", path, ws.train, "-t", "target", columns=60)
-    assert_one_line_error(res, path.name, "skops")
+        data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
 
 
-def test_missing_training_csv(ws: Workspace) -> None:
-    res = run_cli("fit", ws.model, ws.root / "missing_train.csv", "-t", "target", columns=60)
-    assert_one_line_error(res, "missing_train.csv")
+def _error_cases(ws: Workspace) -> dict[str, ErrorCase]:
+    d = ws.root / "errors"
+    d.mkdir()
+    fit = ("fit", ws.model, ws.train, "--target", "target")
+    cases: dict[str, ErrorCase] = {}
+    for name, (text, needle) in BAD_POLICIES.items():
+        (d / name).write_text(text)
+        out = d / f"rails_{name}"
+        cases[f"policy-{name}"] = ErrorCase(
+            (*fit, "--out", out, "--policy", d / name), (name, needle), must_not_exist=out
+        )
+    cases["policy-missing-file"] = ErrorCase((*fit, "-p", d / "nope.yaml"), ("nope.yaml",))
+
+    cases["model-missing"] = ErrorCase(
+        ("fit", d / "missing.skops", ws.train, "-t", "target"), ("missing.skops", "not found")
+    )
+    out = d / "rails_untrusted"
+    cases["model-pickle-without-trust"] = ErrorCase(
+        ("fit", ws.pickle, ws.train, "-t", "target", "-o", out),
+        ("model.pkl", "--trust"),
+        must_not_exist=out,
+    )
+    (d / "random.skops").write_bytes(bytes(range(256)) * 2)
+    cases["model-skops-random-bytes"] = ErrorCase(
+        ("fit", d / "random.skops", ws.train, "-t", "target"), ("random.skops", "skops")
+    )
+    (d / "truncated.skops").write_bytes(ws.model.read_bytes()[: ws.model.stat().st_size // 2])
+    cases["model-skops-truncated"] = ErrorCase(
+        ("fit", d / "truncated.skops", ws.train, "-t", "target"), ("truncated.skops", "skops")
+    )
+    cases["train-csv-missing"] = ErrorCase(
+        ("fit", ws.model, d / "missing_train.csv", "-t", "target"), ("missing_train.csv",)
+    )
+    # the message names the file, the missing column and the columns that do exist
+    cases["train-unknown-target"] = ErrorCase(
+        ("fit", ws.model, ws.train, "--target", "label"), ("train.csv", "'label'", "mean radius")
+    )
+
+    rows = d / "rows.csv"
+    ws.X.head(2).to_csv(rows, index=False)
+    for command in ("check", "inspect"):
+        rails = d / f"rails_tampered_{command}"
+        shutil.copytree(ws.rails, rails)
+        _tamper(rails / "state.json")
+        args = (command, rails, rows) if command == "check" else (command, rails)
+        cases[f"artifact-tampered-state-{command}"] = ErrorCase(
+            args, (rails.name, "state.json"), any_of=("tampered", "hash")
+        )
+    rails = d / "rails_tampered_model"
+    shutil.copytree(ws.rails, rails)
+    _tamper(rails / "model.skops")
+    cases["artifact-tampered-model"] = ErrorCase(
+        ("check", rails, rows), (rails.name, "model.skops"), any_of=("tampered", "hash")
+    )
+    cases["artifact-missing-dir"] = ErrorCase(
+        ("check", d / "no_such_rails", rows), ("no_such_rails",)
+    )
+
+    for name, content in BAD_CSVS.items():
+        (d / name).write_bytes(content)
+        cases[f"check-csv-{name}"] = ErrorCase(("check", ws.rails, d / name), (name,))
+    cases["check-csv-missing"] = ErrorCase(
+        ("check", ws.rails, d / "missing_rows.csv"), ("missing_rows.csv",)
+    )
+    return cases
 
 
-def test_unknown_target_column(ws: Workspace) -> None:
-    res = run_cli("fit", ws.model, ws.train, "--target", "label", columns=60)
-    line = assert_one_line_error(res, "train.csv", "'label'")
-    assert "target" in line  # lists the columns that do exist
+@pytest.fixture(scope="module")
+def error_runs(
+    ws: Workspace,
+) -> dict[str, tuple[ErrorCase, subprocess.CompletedProcess[str]]]:
+    """Run every error case once, a few at a time (each run is mostly interpreter start-up)."""
+    cases = _error_cases(ws)
+    assert sorted(cases) == sorted(ERROR_CASE_IDS)
+    # a narrow terminal: the one-line contract must hold whatever the width
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        futures = {k: pool.submit(run_cli, *c.args, columns=60) for k, c in cases.items()}
+        return {k: (cases[k], f.result()) for k, f in futures.items()}
 
 
-@pytest.mark.parametrize("command", ["check", "inspect"])
-def test_tampered_artifact_is_refused(ws: Workspace, command: str) -> None:
-    rails = ws.copy_rails(f"rails_tampered_{command}")
-    state = rails / "state.json"
-    data = bytearray(state.read_bytes())
-    i = next(i for i, b in enumerate(data) if chr(b).isdigit())
-    data[i] = ord("1") if data[i] != ord("1") else ord("2")
-    state.write_bytes(bytes(data))
-    rows = ws.write("tamper_rows.csv", ws.X.head(1))
-    args = [rails, rows] if command == "check" else [rails]
-    res = run_cli(command, *args, columns=60)
-    line = assert_one_line_error(res, rails.name, "state.json")
-    assert "tampered" in line or "hash" in line
-
-
-def test_tampered_bundled_model_is_refused(ws: Workspace) -> None:
-    rails = ws.copy_rails("rails_tampered_model")
-    model = rails / "model.skops"
-    data = bytearray(model.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    model.write_bytes(bytes(data))
-    res = run_cli("check", rails, ws.write("tm_rows.csv", ws.X.head(1)), columns=60)
-    line = assert_one_line_error(res, rails.name, "model.skops")
-    assert "tampered" in line or "hash" in line
-
-
-def test_missing_artifact_directory(ws: Workspace) -> None:
-    res = run_cli("check", ws.root / "no_such_rails", ws.train, columns=60)
-    assert_one_line_error(res, "no_such_rails")
-
-
-@pytest.mark.parametrize(
-    ("name", "content"),
-    [
-        ("garbage.csv", bytes(range(256)) * 4),
-        ("unterminated.csv", b'a,b\n1,2\n"never closed\n'),
-        ("empty.csv", b""),
-    ],
-)
-def test_unreadable_csv_for_check(ws: Workspace, name: str, content: bytes) -> None:
-    path = ws.root / name
-    path.write_bytes(content)
-    res = run_cli("check", ws.rails, path, columns=60)
-    assert_one_line_error(res, name)
-
-
-def test_missing_csv_for_check(ws: Workspace) -> None:
-    res = run_cli("check", ws.rails, ws.root / "missing_rows.csv", columns=60)
-    assert_one_line_error(res, "missing_rows.csv")
+@pytest.mark.parametrize("case_id", ERROR_CASE_IDS)
+def test_bad_input_is_a_one_line_error(
+    error_runs: dict[str, tuple[ErrorCase, subprocess.CompletedProcess[str]]], case_id: str
+) -> None:
+    case, res = error_runs[case_id]
+    line = assert_one_line_error(res, *case.needles)
+    if case.any_of:
+        assert any(word in line.lower() for word in case.any_of), line
+    if case.must_not_exist is not None:
+        assert not (case.must_not_exist / "manifest.json").exists()

@@ -9,8 +9,9 @@ from sklearn.neighbors import NearestNeighbors
 from mlrails.detectors.neighbours import BruteNeighbours
 
 
-@pytest.mark.parametrize(("n_ref", "n_query", "dim", "k"), [(50, 7, 3, 1), (400, 300, 30, 5),
-                                                            (20, 5, 2, 20)])
+@pytest.mark.parametrize(
+    ("n_ref", "n_query", "dim", "k"), [(50, 7, 3, 1), (400, 300, 30, 5), (20, 5, 2, 20)]
+)
 def test_matches_sklearn(n_ref: int, n_query: int, dim: int, k: int) -> None:
     rng = np.random.default_rng(n_ref)
     ref, q = rng.normal(size=(n_ref, dim)), rng.normal(size=(n_query, dim))

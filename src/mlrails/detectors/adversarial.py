@@ -169,21 +169,38 @@ class LabelInstabilityDetector(BaseDetector):
 
     # -- scoring ---------------------------------------------------------------------------
     def score_samples(
-        self, X: Any, *, proba: NDArray[np.float64] | None = None
+        self,
+        X: Any,
+        *,
+        proba: NDArray[np.float64] | None = None,
+        noisy_proba: NDArray[np.float64] | None = None,
     ) -> NDArray[np.float64]:
-        """Instability score per row; ``proba`` = the model's probabilities for ``X`` if known."""
+        """Instability score per row.
+
+        ``proba``: the model's probabilities for ``X``, if already known; ``noisy_proba``: its
+        probabilities for :meth:`perturbed_copies` of ``X`` (in that order), if already known.
+        """
         self._check_fitted()
         model = _require_model(self)
         n = _n_rows(X)
         if n == 0:
             return np.zeros(0, dtype=np.float64)
         c = self.noise_bank_.shape[0]
+        if noisy_proba is not None and model.task == "classification":
+            P0 = _check_proba(model.predict_proba(X) if proba is None else proba, n)
+            Pn = np.asarray(noisy_proba, dtype=np.float64).reshape(n, c, -1)
+            return self._instability(P0, Pn)
         noisy = self._perturb(X)
         if model.task == "regression":
             values = np.asarray(model.predict_values(noisy), dtype=np.float64).reshape(n, c)
             return np.asarray(values.std(axis=1) / self.target_scale_, dtype=np.float64)
         P0 = _check_proba(model.predict_proba(X) if proba is None else proba, n)
         Pn = np.asarray(model.predict_proba(noisy), dtype=np.float64).reshape(n, c, -1)
+        return self._instability(P0, Pn)
+
+    @staticmethod
+    def _instability(P0: NDArray[np.float64], Pn: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Share of the copies whose label flips, plus the tie-break total-variation term."""
         flipped = (Pn.argmax(axis=2) != P0.argmax(axis=1)[:, None]).mean(axis=1)
         tv = 0.5 * np.abs(Pn - P0[:, None, :]).sum(axis=2).mean(axis=1)
         return np.asarray(flipped + TIE_BREAK * tv, dtype=np.float64)

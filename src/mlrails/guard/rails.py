@@ -160,7 +160,14 @@ class Rails:
         self, Xr: Any, idx: NDArray[np.intp], ev: _Evaluation, timings: dict[str, float]
     ) -> None:
         t0 = time.perf_counter()
-        ok_local, out, err = _call_model(self.adapter, Xr)
+        noisy_proba = None
+        combined = self._call_with_noisy_copies(Xr)
+        if combined is not None:
+            out, noisy_proba = combined
+            ok_local = np.ones(len(out), dtype=bool)
+            err: dict[int, str] = {}
+        else:
+            ok_local, out, err = _call_model(self.adapter, Xr)
         timings["model"] = time.perf_counter() - t0
         for j, e in err.items():
             ev.model_error[idx[j]] = e
@@ -191,6 +198,8 @@ class Rails:
                 kwargs: dict[str, Any] = {}
                 if det.name == "label_instability" and P_raw is not None:
                     kwargs["proba"] = P_raw
+                    if noisy_proba is not None:
+                        kwargs["noisy_proba"] = noisy_proba
                 if det.name == "neighbour_disagreement" and P_raw is not None:
                     kwargs["predicted"] = np.asarray(self.adapter.classes_)[P_raw.argmax(axis=1)]
                 self._run_detector(f"adversarial:{det.name}", det, Xg, good, ev, timings, kwargs)
@@ -208,6 +217,33 @@ class Rails:
                 lo, hi = self.conformal.predict_intervals(out)
                 ev.interval[good] = np.column_stack([lo, hi])
             timings["reliability"] = time.perf_counter() - t0
+
+    def _call_with_noisy_copies(self, Xr: Any) -> tuple[Any, Any] | None:
+        """One model call on the rows *and* label instability's noisy copies of them.
+
+        Per-call overhead dominates small batches (a scikit-learn pipeline spends most of a
+        single-row call validating its input), so the guard feeds the model once. Returns
+        ``None`` — and the caller falls back to separate calls — when label instability is
+        off, or the model raises or returns anything but finite probabilities.
+        """
+        if self.task != "classification" or self.policy.adversarial.mode == "off":
+            return None
+        det = next((d for d in self.adversarial if d.name == "label_instability"), None)
+        if det is None or not hasattr(det, "perturbed_copies"):
+            return None
+        n = len(Xr)
+        try:
+            noisy = det.perturbed_copies(Xr)
+            if isinstance(Xr, pd.DataFrame):
+                both: Any = pd.concat([Xr, noisy], ignore_index=True)
+            else:
+                both = np.concatenate([np.asarray(Xr), np.asarray(noisy)])
+            out = np.asarray(self.adapter.predict_proba(both), dtype=np.float64)
+        except Exception:
+            return None
+        if out.ndim != 2 or out.shape[0] != len(both) or not np.isfinite(out).all():
+            return None
+        return out[:n], out[n:]
 
     def _run_detector(
         self,
