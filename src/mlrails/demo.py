@@ -286,18 +286,11 @@ def render_demo(report: DemoReport, console: Any) -> None:
             f"{s.calibration.ece_before:.4f} → {s.calibration.ece_after:.4f}"
         )
     table = Table(title="what each kind of input got")
-    for c in (
-        "input",
-        "n",
-        "status codes",
-        "wrong answers (no rails)",
-        "silent failures (with rails: wrong and 200)",
-        "caught",
-        "correct but not 200",
-    ):
-        table.add_column(c)
+    table.add_column("input", no_wrap=True)
+    for c in ("n", "status codes", "wrong", "silent", "caught", "refused ok"):
+        table.add_column(c, justify="right" if c != "status codes" else "left")
     for case in report.cases:
-        mix = ", ".join(f"{k}×{v}" for k, v in sorted(case.status_counts.items()))
+        mix = " ".join(f"{k}×{v}" for k, v in sorted(case.status_counts.items()))
         table.add_row(
             case.name,
             str(case.n),
@@ -309,9 +302,19 @@ def render_demo(report: DemoReport, console: Any) -> None:
         )
     console.print(table)
     console.print(
-        "Without rails every answer comes back as a plain 200, right or wrong; "
-        "rows 'malformed' and 'contract-violating' would reach the model as-is."
+        "wrong: wrong predictions of the bare model (without rails each one is a silent "
+        "failure, returned as a plain 200); silent: wrong and still 200 with rails; caught: "
+        "wrong but not returned as 200; refused ok: correct predictions not returned as 200."
     )
+    labelled = [c for c in report.cases if c.wrong_bare is not None]
+    wrong = sum(c.wrong_bare or 0 for c in labelled)
+    silent = sum(c.silent_with_rails or 0 for c in labelled)
+    if wrong:
+        console.print(
+            f"[bold]silent failures: {wrong} without rails, {silent} with rails "
+            f"({silent / wrong:.0%} of the wrong answers)[/]; malformed and contract-violating "
+            "rows would have reached the bare model as they are."
+        )
     for case in report.cases:
         if case.example is not None:
             console.print(f"\n[bold]example problem document — {case.name}[/]")

@@ -9,6 +9,28 @@ import pandas as pd
 from mlrails.errors import DataError
 
 
+def _numbers_cell_by_cell(frame: pd.DataFrame) -> pd.DataFrame:
+    """Parse numeric-looking cells of text columns as numbers, one cell at a time.
+
+    CSV has no types: one text cell in a numeric column makes pandas read the whole column as
+    text, which would make every row of it look wrong. Cells that parse as numbers become
+    numbers; the rest stay text, for the contract to report row by row.
+    """
+    for col in frame.columns:
+        s = frame[col]
+        if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+            continue
+        num = pd.to_numeric(s, errors="coerce")
+        parsed = num.notna()
+        if not parsed.any():
+            continue
+        if bool((parsed | s.isna()).all()):
+            frame[col] = num
+        else:
+            frame[col] = s.astype(object).where(~parsed, num.astype(object))
+    return frame
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a ``.csv`` (or ``.csv.gz``) or ``.parquet`` file into a DataFrame."""
     p = Path(path)
@@ -24,7 +46,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
                     f"{p}: reading Parquet needs pyarrow (pip install 'mlrails[parquet]')"
                 ) from None
         if name.endswith((".csv", ".csv.gz", ".txt")):
-            return pd.read_csv(p)
+            return _numbers_cell_by_cell(pd.read_csv(p))
     except DataError:
         raise
     except (

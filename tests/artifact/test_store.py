@@ -132,3 +132,11 @@ def test_a_different_model_is_refused(saved: Path, cancer: Any) -> None:
     )
     with pytest.raises(mlrails.ArtifactError, match="classes"):
         mlrails.load(saved, model=three)
+
+
+def test_verdicts_carry_the_artifact_hash_before_saving(
+    tmp_path: Path, cancer: Any, cancer_rails: Any
+) -> None:
+    before = cancer_rails.check(cancer.X_test.head(1))[0].artifact_hash
+    assert len(before) == 64
+    assert cancer_rails.save(tmp_path / "r") == before

@@ -49,10 +49,8 @@ CONTENT_FILES = ("contract.json", "policy.json", "state.json", "arrays.npz")
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "pandas", "shap", "skops", "pydantic")
 
 
-def save_artifact(rails: Rails, path: Path) -> str:
-    """Write ``rails`` to the directory ``path`` (created or overwritten); returns its hash."""
-    from mlrails import __version__
-
+def content_blobs(rails: Rails) -> dict[str, bytes]:
+    """The four content files of the artifact, as bytes (deterministic for equal rails)."""
     states: dict[str, State] = {}
     if rails.ood is not None:
         states["ood"] = rails.ood.get_state()
@@ -70,13 +68,27 @@ def save_artifact(rails: Rails, path: Path) -> str:
         None if rails.min_confidence is None else rails.min_confidence.to_dict()
     )
 
-    path.mkdir(parents=True, exist_ok=True)
-    blobs: dict[str, bytes] = {
+    return {
         "contract.json": _json_bytes(rails.contract.model_dump(mode="json")),
         "policy.json": _json_bytes(rails.policy.model_dump(mode="json")),
         "state.json": _json_bytes(meta),
         "arrays.npz": _npz_bytes(arrays),
     }
+
+
+def content_hash(rails: Rails) -> str:
+    """The artifact hash ``rails`` will have when saved (the model enters via its probe
+    predictions)."""
+    blobs = content_blobs(rails)
+    return _artifact_hash({k: hashlib.sha256(blobs[k]).hexdigest() for k in CONTENT_FILES})
+
+
+def save_artifact(rails: Rails, path: Path) -> str:
+    """Write ``rails`` to the directory ``path`` (created or overwritten); returns its hash."""
+    from mlrails import __version__
+
+    blobs = content_blobs(rails)
+    path.mkdir(parents=True, exist_ok=True)
     bundled = _bundle_model(rails.adapter)
     if bundled is not None:
         blobs[bundled[0]] = bundled[1]

@@ -9,6 +9,14 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from mlrails.errors import MlrailsError
@@ -74,6 +82,7 @@ def fit(
 ) -> None:
     """Fit rails around a trained model and write the artifact."""
     import mlrails
+    from mlrails.guard.policy import Policy
     from mlrails.models import load_model
     from mlrails.tabular_io import read_table
 
@@ -84,19 +93,27 @@ def fit(
         Xc = yc = None
         if calib_file is not None:
             Xc, yc = _split_target(read_table(calib_file), target, calib_file)
-        with console.status("fitting rails...") as status:
-            rails = mlrails.fit(
-                adapter,
-                X,
-                y,
-                Xc,
-                yc,
-                policy=policy,
-                task=task,
-                progress=lambda msg: status.update(f"fitting: {msg}"),
-            )
-            status.update("saving artifact...")
+        pol = Policy.coerce(policy)
+        # contract, OOD, each adversarial detector, reliability, saving
+        total = 4 + len(pol.adversarial.detectors)
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            job = bar.add_task("fitting rails", total=total)
+
+            def step(msg: str) -> None:
+                bar.update(job, advance=1, description=f"fitting {msg}")
+
+            rails = mlrails.fit(adapter, X, y, Xc, yc, policy=pol, task=task, progress=step)
+            bar.update(job, description="saving artifact")
             digest = rails.save(out)
+            bar.update(job, completed=total)
     except MlrailsError as exc:
         _fail(str(exc))
     _print_summary(rails)
@@ -123,9 +140,9 @@ def check(
     from mlrails.tabular_io import read_table
 
     try:
+        rows = read_table(input_file)  # a bad input file fails before the artifact loads
         model = load_model(model_file, trust=trust) if model_file is not None else None
         rails = mlrails.load(artifact, model=model, trust=trust)
-        rows = read_table(input_file)
         verdicts = rails.check(rows, explain=explain or None)
     except MlrailsError as exc:
         _fail(str(exc))
@@ -219,6 +236,8 @@ def demo(
 def _split_target(frame: Any, target: str, path: Path) -> tuple[Any, Any]:
     if target not in frame.columns:
         _fail(f"{path}: no column {target!r} (columns: {', '.join(map(str, frame.columns))})")
+    if len(frame) == 0:
+        _fail(f"{path}: the table has a header but no rows")
     return frame.drop(columns=[target]), frame[target].to_numpy()
 
 

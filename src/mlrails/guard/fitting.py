@@ -102,8 +102,8 @@ def _fit(
         summary.notes.append(
             "calibration rows were taken from the training data: if the model was trained on "
             "them, its confidence there is optimistic and the model-based thresholds "
-            "(reliability, adversarial) alarm more often than targeted on new data; pass "
-            "X_calib/y_calib held out from model training"
+            "(reliability, adversarial) alarm more often than targeted on new data; pass held-out "
+            "calibration data (X_calib/y_calib, or --calib) the model was not trained on"
         )
 
     ood: BaseDetector | None = None
@@ -177,7 +177,7 @@ def _fit(
     summary.conformal_coverage = pol.reliability.coverage
 
     background = _take_rows(X_fit, pol.explanation.background_size, pol.seed)
-    return Rails(
+    rails = Rails(
         adapter=adapter,
         contract=contract,
         policy=pol,
@@ -189,6 +189,10 @@ def _fit(
         background=background,
         summary=summary,
     )
+    from mlrails.artifact.store import content_hash
+
+    rails.artifact_hash = content_hash(rails)  # verdicts carry it before any save
+    return rails
 
 
 def _summ(name: str, mode: str, det: BaseDetector) -> SafeguardSummary:
