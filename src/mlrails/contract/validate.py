@@ -58,6 +58,10 @@ class ValidationResult:
     data: Any
     errors: list[list[Violation]] = field(default_factory=list)
     batch_errors: list[Violation] = field(default_factory=list)
+    #: the batch as a float64 matrix in the contract's column order, when the fast path
+    #: produced one from plain NumPy numbers: ``data``'s own ``to_numpy`` (same values, same
+    #: memory layout); lets the guard hand detectors the numbers without converting again
+    matrix: NDArray[np.float64] | None = None
 
     @property
     def n_rows(self) -> int:
@@ -248,19 +252,27 @@ def validate_fast(contract: InputContract, X: Any) -> ValidationResult | None:
     if isinstance(X, np.ndarray):
         return validate_numeric_array(contract, X)
     if isinstance(X, pd.DataFrame) and contract.layout == "frame":
-        if [str(c) for c in X.columns] != contract.columns:
+        columns = contract_columns(contract)
+        labels = X.columns.tolist()  # much cheaper than iterating a string-backed Index
+        if labels != columns and [str(c) for c in labels] != columns:
             return None
-        if not all(pd.api.types.is_numeric_dtype(d) for d in X.dtypes):
+        dtypes = set(X.dtypes)  # a table has few distinct dtypes: check each once
+        if not all(pd.api.types.is_numeric_dtype(d) for d in dtypes):
             return None
-        res = validate_numeric_array(contract, X.to_numpy(dtype=np.float64))
-        if res is not None:
-            frame = (
-                X
-                if isinstance(X.index, pd.RangeIndex) and X.index.start == 0
-                else (X.reset_index(drop=True))
-            )
-            res.data = frame
-        return res
+        num = X.to_numpy(dtype=np.float64)
+        if not _numeric_rows_valid(contract, num):
+            return None
+        frame = (
+            X
+            if isinstance(X.index, pd.RangeIndex) and X.index.start == 0
+            else (X.reset_index(drop=True))
+        )
+        # the matrix only stands for the table when every column is a plain NumPy number
+        # (extension dtypes such as nullable Int64 behave differently when concatenated)
+        plain = all(isinstance(d, np.dtype) and d.kind in "biuf" for d in dtypes)
+        return ValidationResult(
+            data=frame, errors=[[] for _ in range(len(X))], matrix=num if plain else None
+        )
     return None
 
 
@@ -272,21 +284,50 @@ def validate_numeric_array(contract: InputContract, X: NDArray[Any]) -> Validati
     """
     if contract.layout == "image" or X.ndim != 2 or X.dtype.kind not in "fiu":
         return None
-    specs = contract.fields
-    if X.shape[1] != len(specs) or any(s.kind not in ("numeric", "integer") for s in specs):
-        return None
-    lo, hi, integer, nullable = _bounds(contract)
     num = X.astype(np.float64, copy=False)
-    nan = np.isnan(num)
-    bad = (nan & np.logical_not(nullable)) | np.isinf(num) | (num < lo) | (num > hi)
-    with np.errstate(invalid="ignore"):
-        bad |= integer & np.logical_not(nan) & (np.mod(num, 1.0) != 0)
-    if X.shape[0] == 0 or bad.any():
+    if not _numeric_rows_valid(contract, num):
         return None
     data: Any = num
+    matrix = num
     if contract.layout == "frame":
-        data = pd.DataFrame(num, columns=contract.columns)
-    return ValidationResult(data=data, errors=[[] for _ in range(X.shape[0])])
+        data = pd.DataFrame(num, columns=_column_index(contract))
+        # the table's own conversion (cheap: no copy), so that the matrix has the memory
+        # layout a detector converting ``data`` would get, and hence bit-identical scores
+        matrix = data.to_numpy(dtype=np.float64)
+    return ValidationResult(data=data, errors=[[] for _ in range(X.shape[0])], matrix=matrix)
+
+
+def _numeric_rows_valid(contract: InputContract, num: NDArray[np.float64]) -> bool:
+    """Whether the fast path applies to the float matrix ``num`` and every row is valid."""
+    specs = contract.fields
+    if num.shape[1] != len(specs) or any(s.kind not in ("numeric", "integer") for s in specs):
+        return False
+    if num.shape[0] == 0:
+        return False
+    lo, hi, integer, nullable = _bounds(contract)
+    nan = np.isnan(num)
+    bad = (nan & np.logical_not(nullable)) | np.isinf(num) | (num < lo) | (num > hi)
+    if integer.any():
+        with np.errstate(invalid="ignore"):
+            bad |= integer & np.logical_not(nan) & (np.mod(num, 1.0) != 0)
+    return not bad.any()
+
+
+def contract_columns(contract: InputContract) -> list[str]:
+    """``contract.columns``, cached (it is rebuilt from the field models on every access)."""
+    cached = contract._cache.get("columns")
+    if cached is None:
+        cached = contract._cache["columns"] = contract.columns
+    return cached  # type: ignore[no-any-return]
+
+
+def _column_index(contract: InputContract) -> pd.Index:
+    """The contract's columns as a ready-made index: building a frame from one skips
+    inferring the labels' dtype again (most of the cost of a one-row frame)."""
+    cached = contract._cache.get("column_index")
+    if cached is None:
+        cached = contract._cache["column_index"] = pd.Index(contract.columns)
+    return cached
 
 
 def _bounds(contract: InputContract) -> tuple[NDArray[np.float64], ...]:

@@ -210,6 +210,18 @@ class LabelInstabilityDetector(BaseDetector):
         self._check_fitted()
         return self._perturb(X)
 
+    def perturbs_matrix_like_table(self, columns: list[str]) -> bool:
+        """Whether copies of a float matrix whose columns are ``columns`` hold exactly the
+        numbers of the copies of the table: every column is perturbed, in this order.
+
+        The guard then perturbs the matrix it already has instead of converting the table.
+        """
+        return (
+            self.layout_ == "table"
+            and self.columns_ == columns
+            and np.array_equal(self.positions_, np.arange(len(columns)))
+        )
+
     def _perturb(self, X: Any) -> Any:
         n = _n_rows(X)
         c = self.noise_bank_.shape[0]
@@ -314,6 +326,7 @@ class NeighbourDisagreementDetector(BaseDetector):
     name = "neighbour_disagreement"
     family = "adversarial"
     needs_model = True
+    encoded_input_only = True  # given ``predicted``; the guard always passes it
 
     reference_: NDArray[np.float64]
     reference_labels_: NDArray[np.int64]

@@ -108,6 +108,20 @@ class TabularEncoder:
             raise DataError(f"expected {self.center_.size} features, got {flat.shape[1]}")
         return _standardise(flat, self.center_, self.scale_)
 
+    def encodes_matrix_like_table(self, columns: list[str]) -> bool:
+        """Whether a float matrix whose columns are ``columns`` encodes exactly as the table.
+
+        True when the encoder is purely numeric (no categorical columns) and ``columns`` are
+        its numeric columns in order: ``transform`` then standardises the same numbers in the
+        same order either way, and the matrix skips converting the table again.
+        """
+        return (
+            self.input_kind_ in ("frame", "array")
+            and not self.categories_
+            and self.numeric_columns_ == columns
+            and self.center_.size == len(columns)
+        )
+
     def fit_transform(self, X: Any) -> NDArray[np.float64]:
         return self.fit(X).transform(X)
 

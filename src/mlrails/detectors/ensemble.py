@@ -46,6 +46,7 @@ class EnsembleDetector(BaseDetector):
 
     name: ClassVar[str] = "ensemble"
     family: ClassVar[str] = "ood"
+    encoded_input_only: ClassVar[bool] = True
 
     #: fitted members by name, in the order of ``detectors``
     members_: dict[str, BaseDetector]

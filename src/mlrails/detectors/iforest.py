@@ -56,6 +56,7 @@ class IsolationForestDetector(BaseDetector):
 
     name: ClassVar[str] = "iforest"
     family: ClassVar[str] = "ood"
+    encoded_input_only: ClassVar[bool] = True
 
     #: per-tree arrays concatenated; children index within their own tree, leaves are -1
     trees_: dict[str, NDArray[Any]]
@@ -85,8 +86,7 @@ class IsolationForestDetector(BaseDetector):
     def _score_encoded(self, Z: NDArray[np.float64], X: Any) -> NDArray[np.float64]:
         # scikit-learn's trees compare float32 inputs with float64 thresholds: do the same
         Zf = np.ascontiguousarray(Z, dtype=np.float32)
-        n_trees = self.tree_offsets_.size - 1
-        denominator = n_trees * float(average_path_length(self.max_samples_))
+        denominator = self._denominator
         out = np.empty(Zf.shape[0], dtype=np.float64)
         for start in range(0, Zf.shape[0], _BLOCK_ROWS):
             depth_sum = self._path_length_sums(Zf[start : start + _BLOCK_ROWS])
@@ -166,22 +166,32 @@ class IsolationForestDetector(BaseDetector):
             depth[frontier] = level
             if level > n_nodes:
                 raise ArtifactError("isolation-forest arrays do not form trees")
-        self._kids = kids
-        self._feature = np.where(leaf, 0, trees["feature"]).astype(np.intp)
-        self._threshold = np.where(leaf, np.inf, trees["threshold"])
+        # the traversal tracks a node ``i`` as ``2 i`` (its slot in ``kids``), so one step is
+        # ``kids2[slot + go_right]``; per-node tables are stored at even slots to match
+        self._kids2 = 2 * kids
+        self._feature2 = np.repeat(np.where(leaf, 0, trees["feature"]).astype(np.intp), 2)
+        self._threshold2 = np.repeat(np.where(leaf, np.inf, trees["threshold"]), 2)
         # path length credited to a row ending in each leaf: depth + c(n_node_samples)
-        self._leaf_value = depth + average_path_length(trees["n_node_samples"])
-        self._roots = offsets[:-1].astype(np.intp)
+        self._leaf_value2 = np.repeat(depth + average_path_length(trees["n_node_samples"]), 2)
+        self._roots2 = 2 * offsets[:-1].astype(np.intp)
+        # mean path length normaliser, n_trees * c(max_samples): fixed once the trees are
+        self._denominator = (offsets.size - 1) * float(average_path_length(self.max_samples_))
         self._max_depth = int(depth.max()) if n_nodes else 0
 
     def _path_length_sums(self, Zf: NDArray[np.float32]) -> NDArray[np.float64]:
         """Sum over trees of each row's path length, all trees walked together."""
         n = Zf.shape[0]
-        nodes = np.broadcast_to(self._roots, (n, self._roots.size)).copy()
+        kids2, feature2, threshold2 = self._kids2, self._feature2, self._threshold2
+        slots = np.broadcast_to(self._roots2, (n, self._roots2.size)).copy()
         flat = Zf.ravel()
-        row_base = (np.arange(n, dtype=np.intp) * Zf.shape[1])[:, None]
-        for _ in range(self._max_depth):
-            x = flat[row_base + self._feature[nodes]]
-            go_right = x > self._threshold[nodes]  # scikit-learn: left when x <= threshold
-            nodes = self._kids[2 * nodes + go_right]
-        return np.asarray(self._leaf_value[nodes].sum(axis=1), dtype=np.float64)
+        if n == 1:  # a single row (the guard's common case): no per-row offsets to add
+            for _ in range(self._max_depth):
+                go_right = flat[feature2[slots]] > threshold2[slots]
+                slots = kids2[slots + go_right]
+        else:
+            row_base = (np.arange(n, dtype=np.intp) * Zf.shape[1])[:, None]
+            for _ in range(self._max_depth):
+                # scikit-learn: left when x <= threshold
+                go_right = flat[row_base + feature2[slots]] > threshold2[slots]
+                slots = kids2[slots + go_right]
+        return np.asarray(self._leaf_value2[slots].sum(axis=1), dtype=np.float64)

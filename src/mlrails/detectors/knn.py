@@ -37,6 +37,7 @@ class KNNDetector(BaseDetector):
 
     name: ClassVar[str] = "knn"
     family: ClassVar[str] = "ood"
+    encoded_input_only: ClassVar[bool] = True
 
     reference_: NDArray[np.float64]
     n_neighbors_: int

@@ -32,6 +32,7 @@ class MahalanobisDetector(BaseDetector):
 
     name: ClassVar[str] = "mahalanobis"
     family: ClassVar[str] = "ood"
+    encoded_input_only: ClassVar[bool] = True
 
     location_: NDArray[np.float64]
     precision_: NDArray[np.float64]

@@ -19,7 +19,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from mlrails.contract import InputContract, ValidationResult, Violation, validate
-from mlrails.contract.validate import EMPTY_BATCH, validate_fast
+from mlrails.contract.validate import EMPTY_BATCH, contract_columns, validate_fast
 from mlrails.detectors.base import BaseDetector
 from mlrails.detectors.threshold import Threshold
 from mlrails.guard.policy import Policy
@@ -28,6 +28,10 @@ from mlrails.models.base import ModelAdapter
 from mlrails.protocol import problem as problems
 from mlrails.protocol.status import Outcome
 from mlrails.reliability import confidence_metrics
+
+#: batches up to this size feed the model the rows and label instability's noisy copies in one
+#: call (per-call overhead dominates there); larger batches make two calls
+COMBINED_CALL_MAX_ROWS = 256
 
 
 @dataclass
@@ -141,7 +145,8 @@ class Rails:
         ev = _Evaluation(n)
         if idx.size:
             Xr = _take(res.data, idx)
-            self._evaluate(Xr, idx, ev, timings)
+            Mr = res.matrix if idx.size == n else None  # the matrix is for the whole batch
+            self._evaluate(Xr, Mr, idx, ev, timings)
         verdicts = self._compose(n, row_errs, ev, timings)
         want = self._explain_rows(verdicts, explain)
         if want.size:
@@ -157,11 +162,22 @@ class Rails:
 
     # -- internals -----------------------------------------------------------------------
     def _evaluate(
-        self, Xr: Any, idx: NDArray[np.intp], ev: _Evaluation, timings: dict[str, float]
+        self,
+        Xr: Any,
+        Mr: NDArray[np.float64] | None,
+        idx: NDArray[np.intp],
+        ev: _Evaluation,
+        timings: dict[str, float],
     ) -> None:
+        """Run the model and every safeguard on the rows ``Xr`` (``idx`` in the batch).
+
+        ``Mr``: the same rows as a float matrix in the contract's column order, when
+        validation produced one; detectors that would only convert ``Xr`` to those numbers
+        again are given ``Mr`` instead (same scores, a fraction of the per-call cost).
+        """
         t0 = time.perf_counter()
         noisy_proba = None
-        combined = self._call_with_noisy_copies(Xr)
+        combined = self._call_with_noisy_copies(Xr, Mr)
         if combined is not None:
             out, noisy_proba = combined
             ok_local = np.ones(len(out), dtype=bool)
@@ -174,7 +190,9 @@ class Rails:
         if not ok_local.any():
             return
         good = idx[ok_local]
-        Xg = Xr if ok_local.all() else _take(Xr, np.flatnonzero(ok_local))
+        all_ok = bool(ok_local.all())
+        Xg = Xr if all_ok else _take(Xr, np.flatnonzero(ok_local))
+        Mg = Mr if all_ok else None  # a subset's table may be laid out differently
         out = out[ok_local]
         ev.answered[good] = True
         pol = self.policy
@@ -191,7 +209,8 @@ class Rails:
             ev.values[good] = out
         # out-of-distribution
         if self.ood is not None and pol.ood.mode != "off":
-            self._run_detector("ood", self.ood, Xg, good, ev, timings, {})
+            Xd = self._detector_input(self.ood, Xg, Mg)
+            self._run_detector("ood", self.ood, Xd, good, ev, timings, {})
         # adversarial
         if pol.adversarial.mode != "off":
             for det in self.adversarial:
@@ -202,7 +221,8 @@ class Rails:
                         kwargs["noisy_proba"] = noisy_proba
                 if det.name == "neighbour_disagreement" and P_raw is not None:
                     kwargs["predicted"] = np.asarray(self.adapter.classes_)[P_raw.argmax(axis=1)]
-                self._run_detector(f"adversarial:{det.name}", det, Xg, good, ev, timings, kwargs)
+                Xd = self._detector_input(det, Xg, Mg)
+                self._run_detector(f"adversarial:{det.name}", det, Xd, good, ev, timings, kwargs)
         # reliability
         if pol.reliability.mode != "off":
             t0 = time.perf_counter()
@@ -218,22 +238,48 @@ class Rails:
                 ev.interval[good] = np.column_stack([lo, hi])
             timings["reliability"] = time.perf_counter() - t0
 
-    def _call_with_noisy_copies(self, Xr: Any) -> tuple[Any, Any] | None:
+    def _detector_input(self, det: BaseDetector, Xg: Any, Mg: NDArray[np.float64] | None) -> Any:
+        """``Mg`` when ``det`` scores it exactly as the rows ``Xg``, else ``Xg``."""
+        if Mg is None or not det.encoded_input_only:
+            return Xg
+        enc = getattr(det, "encoder_", None)
+        if enc is None or not enc.encodes_matrix_like_table(contract_columns(self.contract)):
+            return Xg
+        return Mg
+
+    def _call_with_noisy_copies(
+        self, Xr: Any, Mr: NDArray[np.float64] | None = None
+    ) -> tuple[Any, Any] | None:
         """One model call on the rows *and* label instability's noisy copies of them.
 
         Per-call overhead dominates small batches (a scikit-learn pipeline spends most of a
         single-row call validating its input), so the guard feeds the model once. Returns
         ``None`` — and the caller falls back to separate calls — when label instability is
-        off, or the model raises or returns anything but finite probabilities.
+        off, or the model raises or returns anything but finite probabilities. ``Mr`` (the
+        rows as a float matrix, if known) is perturbed instead of the table when that gives
+        the same numbers; the copies then become a table exactly as the detector builds one.
         """
-        if self.task != "classification" or self.policy.adversarial.mode == "off":
+        if (
+            self.task != "classification"
+            or self.policy.adversarial.mode == "off"
+            or len(Xr) > COMBINED_CALL_MAX_ROWS
+        ):
             return None
         det = next((d for d in self.adversarial if d.name == "label_instability"), None)
         if det is None or not hasattr(det, "perturbed_copies"):
             return None
         n = len(Xr)
         try:
-            noisy = det.perturbed_copies(Xr)
+            like_table = getattr(det, "perturbs_matrix_like_table", None)
+            if (
+                Mr is not None
+                and isinstance(Xr, pd.DataFrame)
+                and like_table is not None
+                and like_table(contract_columns(self.contract))
+            ):
+                noisy = pd.DataFrame(det.perturbed_copies(Mr), columns=Xr.columns)
+            else:
+                noisy = det.perturbed_copies(Xr)
             if isinstance(Xr, pd.DataFrame):
                 both: Any = pd.concat([Xr, noisy], ignore_index=True)
             else:
@@ -280,12 +326,15 @@ class Rails:
         min_conf = self._min_confidence_value()
         answered = ev.answered.tolist()
         detectors = []
+        with np.errstate(invalid="ignore"):  # NaN scores (rows not scored) never alarm
+            hit_lists = {
+                name: (arr > ev.thresholds[name]).tolist() for name, arr in ev.scores.items()
+            }
         for name, arr in ev.scores.items():
             fam_pol = pol.ood if name == "ood" else pol.adversarial
             thr = ev.thresholds[name]
             kind = problems.OUT_OF_DISTRIBUTION if name == "ood" else problems.ADVERSARIAL
-            with np.errstate(invalid="ignore"):
-                hits = (arr > thr).tolist()
+            hits = hit_lists[name]
             detectors.append(
                 (
                     name,
