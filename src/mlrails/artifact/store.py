@@ -184,7 +184,9 @@ def load_artifact(
         raise ArtifactError(
             f"{p}: artifact was fitted for a {manifest.get('task')} model, got {adapter.task}"
         )
-    if manifest.get("classes") is not None and adapter.classes_ is not None:
+    if manifest.get("classes") is not None and adapter.classes_ is None:
+        adapter.classes_ = np.asarray(manifest["classes"])  # a model that names no classes
+    elif manifest.get("classes") is not None and adapter.classes_ is not None:
         got_classes = [_plain(c) for c in np.asarray(adapter.classes_)]
         if got_classes != manifest["classes"]:
             raise ArtifactError(

@@ -106,6 +106,15 @@ def _fit(
             "calibration data (X_calib/y_calib, or --calib) the model was not trained on"
         )
 
+    if adapter.task == "classification" and adapter.classes_ is None:
+        # a framework model (torch, a callable) with no class list: column j is class j
+        width = adapter.predict_proba(_take_rows(X_cal, 1, pol.seed)).shape[1]
+        adapter.classes_ = np.arange(width)
+        summary.notes.append(
+            f"the model names no classes: its {width} probability columns are taken as "
+            "classes 0..K-1 (pass classes= to the adapter to name them)"
+        )
+
     ood: BaseDetector | None = None
     if pol.ood.mode != "off":
         step(f"out-of-distribution detector ({pol.ood.detector})")
@@ -142,8 +151,8 @@ def _fit(
     conformal: ConformalClassifier | ConformalRegressor | None = None
     min_conf = None
     if adapter.task == "classification":
-        y_idx = _label_index(adapter, y_cal)
         P_raw = adapter.predict_proba(X_cal)
+        y_idx = _label_index(adapter, y_cal)
         calibrator = make_calibrator(pol.reliability.calibration)
         calibrator.fit(P_raw, y_idx)
         P = calibrator.transform(P_raw)

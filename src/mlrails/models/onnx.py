@@ -135,6 +135,9 @@ class OnnxAdapter(ModelAdapter):
                     f"cannot load ONNX model {self.source}: {type(exc).__name__}: {first[:300]}"
                 ) from None
 
+        #: the serialised model, bundled into a saved artifact as ``model.onnx`` (None when the
+        #: adapter was built from a live InferenceSession)
+        self.model_bytes = model_bytes
         self._inputs = list(self.session.get_inputs())
         outputs = list(self.session.get_outputs())
         self._zipmap = False
