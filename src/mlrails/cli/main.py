@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -282,3 +283,210 @@ def _pct(x: float | None) -> str:
 
 def main() -> None:  # pragma: no cover - console entry point
     app()
+
+
+# -- the HTTP service, its API keys and its decision log ----------------------------------
+class Switch(StrEnum):
+    """An on/off command-line choice."""
+
+    on = "on"
+    off = "off"
+
+
+class LogFormat(StrEnum):
+    """Formats of ``mlrails log export``."""
+
+    csv = "csv"
+    parquet = "parquet"
+
+
+DEFAULT_STORE = "mlrails.db"
+StoreOption = Annotated[
+    str,
+    typer.Option(
+        "--store",
+        help="Decision log and key store: a SQLite file path or a database URL.",
+    ),
+]
+
+keys_app = typer.Typer(
+    help="Manage the API keys of `mlrails serve` (tokens are shown once, stored hashed).",
+    no_args_is_help=True,
+)
+log_app = typer.Typer(help="Read the decision log of `mlrails serve`.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(log_app, name="log")
+
+
+def _open_store(target: str, *, create: bool = False) -> Any:
+    try:
+        from mlrails.store import open_store
+    except ModuleNotFoundError as exc:
+        _fail(f"this command needs the serve extra: pip install 'mlrails[serve]' ({exc.name})")
+    try:
+        return open_store(target, create=create)
+    except MlrailsError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def serve(
+    artifact: Annotated[Path, typer.Argument(help="Artifact directory written by `mlrails fit`.")],
+    model_file: Annotated[
+        Path | None,
+        typer.Option("--model", help="Model file, when the artifact does not bundle one."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
+    store: StoreOption = DEFAULT_STORE,
+    auth: Annotated[
+        Switch, typer.Option(help="Require API keys ('off' only for local use).")
+    ] = Switch.on,
+    rate_limit: Annotated[
+        float, typer.Option(help="Requests per second per key (0: no limit).")
+    ] = 100.0,
+    model_timeout: Annotated[
+        float, typer.Option(help="Time limit of one guard call in seconds (504 beyond).")
+    ] = 10.0,
+    max_body_bytes: Annotated[int, typer.Option(help="Largest request body (413 beyond).")] = (
+        1 << 20
+    ),
+    max_batch_rows: Annotated[int, typer.Option(help="Most rows per request (413 beyond).")] = (
+        10_000
+    ),
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    trust: Annotated[bool, typer.Option("--trust", help="See `mlrails fit --help`.")] = False,
+) -> None:
+    """Serve the guard over HTTP: POST /v1/predict, GET /v1/contract, /metrics ..."""
+    import mlrails
+    from mlrails.models import load_model
+
+    try:
+        from mlrails.serve.app import create_app
+        from mlrails.serve.server import run_server
+        from mlrails.serve.settings import ServeSettings
+    except ModuleNotFoundError as exc:
+        _fail(f"mlrails serve needs the serve extra: pip install 'mlrails[serve]' ({exc.name})")
+    try:
+        settings = ServeSettings(
+            host=host,
+            port=port,
+            auth=auth is Switch.on,
+            rate_limit_rps=rate_limit if rate_limit > 0 else None,
+            model_timeout_s=model_timeout,
+            max_body_bytes=max_body_bytes,
+            max_batch_rows=max_batch_rows,
+            log_level=log_level,
+        )
+    except ValueError as exc:
+        _fail(f"invalid option: {str(exc).splitlines()[-1].strip()}")
+    try:
+        model = load_model(model_file, trust=trust) if model_file is not None else None
+        rails = mlrails.load(artifact, model=model, trust=trust)
+    except MlrailsError as exc:
+        _fail(str(exc))
+    log_store = _open_store(store, create=True)
+    try:
+        if settings.auth and not any(k.active for k in log_store.list_keys()):
+            err_console.print(
+                "[yellow]warning:[/] no active API key in the store: every request will get "
+                f"401; create one with `mlrails keys create --name NAME --store {store}`",
+                highlight=False,
+            )
+        err_console.print(
+            f"serving artifact {rails.artifact_hash[:16]} on http://{host}:{port} "
+            f"(auth {auth.value}, decision log {store})",
+            highlight=False,
+        )
+        run_server(create_app(rails, log_store, settings), host, port, log_level=log_level)
+    except MlrailsError as exc:
+        _fail(str(exc))
+    finally:
+        log_store.close()
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="Who or what the key is for.")],
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Create an API key and print its token (shown once; only its hash is stored)."""
+    from mlrails.serve.keys import KeyRing
+
+    with _open_store(store, create=True) as s:
+        try:
+            issued = KeyRing(s).create(name)
+        except MlrailsError as exc:
+            _fail(str(exc))
+    err_console.print(
+        f"API key {issued.record.id} ({issued.record.name}) created; the token below is "
+        "shown only now:",
+        highlight=False,
+    )
+    sys.stdout.write(issued.token + "\n")
+
+
+@keys_app.command("list")
+def keys_list(store: StoreOption = DEFAULT_STORE) -> None:
+    """List API keys (id, name, created, revoked); never the tokens."""
+    from mlrails.serve.keys import KeyRing
+
+    with _open_store(store) as s:
+        try:
+            records = KeyRing(s).list()
+        except MlrailsError as exc:
+            _fail(str(exc))
+    table = Table(title=f"{len(records)} API keys")
+    for col in ("id", "name", "created (UTC)", "revoked (UTC)"):
+        table.add_column(col)
+    for r in records:
+        revoked = "" if r.revoked_at is None else r.revoked_at.strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(r.id, r.name, r.created_at.strftime("%Y-%m-%d %H:%M:%S"), revoked)
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (see `mlrails keys list`).")],
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Revoke an API key: requests with it get 401 from then on."""
+    from mlrails.serve.keys import KeyRing
+
+    with _open_store(store) as s:
+        try:
+            record = KeyRing(s).revoke(key_id)
+        except MlrailsError as exc:
+            _fail(str(exc))
+    console.print(f"API key {record.id} ({record.name}) revoked", highlight=False)
+
+
+@log_app.command("export")
+def log_export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
+    store: StoreOption = DEFAULT_STORE,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Only decisions at or after this ISO 8601 time (naive = UTC)."),
+    ] = None,
+    fmt: Annotated[LogFormat, typer.Option("--format", help="csv or parquet.")] = LogFormat.csv,
+) -> None:
+    """Export logged decisions (input, verdict, scores, status, trace id, key id, time)."""
+    from datetime import UTC, datetime
+
+    from mlrails.store import export_decisions
+
+    start = None
+    if since is not None:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            _fail(f"--since {since!r}: not an ISO 8601 time (e.g. 2025-01-31T12:00:00Z)")
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+    with _open_store(store) as s:
+        try:
+            n = export_decisions(s, out, fmt=fmt.value, since=start)
+        except MlrailsError as exc:
+            _fail(str(exc))
+    console.print(f"{n} decisions written to {out}", highlight=False)

@@ -1,0 +1,560 @@
+"""The HTTP service: ``create_app(rails, store, settings)`` returns a FastAPI app.
+
+Request path of ``POST /v1/predict``: authenticate (401) → rate limit (429) → read the body
+within its size limit (413) → parse JSON and its shape (400) → batch size (413) → run the
+guard in a worker thread under the model time limit (504) → commit the decision records in
+one transaction (503 if the store cannot) → answer. A response is sent only after its
+records are committed, so no answered request is missing from the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Annotated, Any
+
+import anyio
+import anyio.to_thread
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mlrails import __version__
+from mlrails._json import loads
+from mlrails.contract import to_json_schema
+from mlrails.guard.rails import Rails
+from mlrails.guard.verdict import Verdict
+from mlrails.protocol import PROBLEM_MEDIA_TYPE
+from mlrails.protocol import problem as guard_problems
+from mlrails.serve import problems
+from mlrails.serve.decisions import RequestContext, request_record, verdict_records
+from mlrails.serve.keys import KeyRing
+from mlrails.serve.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from mlrails.serve.metrics import ServeMetrics
+from mlrails.serve.openapi import (
+    PREDICT_REQUEST_BODY,
+    authenticated_get_answers,
+    install_openapi,
+    predict_answers,
+    readiness_answers,
+    responses,
+)
+from mlrails.serve.payload import PayloadError, PredictPayload, guard_input, parse_payload
+from mlrails.serve.problems import ServeError, json_response, problem_document
+from mlrails.serve.ratelimit import RateLimiter
+from mlrails.serve.schemas import ArtifactInfo, Health, Readiness
+from mlrails.serve.settings import ServeSettings
+from mlrails.store import DecisionRecord, Store, StoreUnavailable
+
+log = logging.getLogger("mlrails.serve")
+
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+#: an over-limit body is still read (and dropped) up to this multiple of the limit, so
+#: ordinary clients see the 413 instead of a reset connection
+_DRAIN_FACTOR = 4
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the API key's id (None with auth off) and the rate-limit bucket."""
+
+    key_id: str | None
+    bucket: str
+
+
+def create_app(rails: Rails, store: Store, settings: ServeSettings | None = None) -> FastAPI:
+    """The ASGI app serving ``rails``, logging to ``store`` (which the caller owns)."""
+    service = _Service(rails, store, settings or ServeSettings())
+    app = FastAPI(
+        title="mlrails",
+        version=__version__,
+        description=(
+            "A model on rails: every prediction comes with a status code saying whether to "
+            "use it (200), review it (203), fix the call (400), refuse it (403) or fall back "
+            "(422). Non-200 bodies are RFC 9457 problem documents."
+        ),
+        lifespan=service.lifespan,
+        redoc_url=None,
+    )
+    app.state.service = service
+    app.add_exception_handler(ServeError, _serve_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _internal_error)
+    if service.settings.cors_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=service.settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "traceparent"],
+            expose_headers=["X-Trace-Id", "Retry-After"],
+        )
+    app.add_middleware(_MetricsMiddleware, metrics=service.metrics)
+    _add_routes(app, service)
+    install_openapi(app, rails)
+    return app
+
+
+class _Service:
+    """The app's state and the logic behind its endpoints."""
+
+    def __init__(self, rails: Rails, store: Store, settings: ServeSettings) -> None:
+        self.rails = rails
+        self.store = store
+        self.settings = settings
+        self.codes = rails.policy.status_codes
+        self.keys = KeyRing(store)
+        self.metrics = ServeMetrics()
+        self.rate = (
+            None
+            if settings.rate_limit_rps is None
+            else RateLimiter(settings.rate_limit_rps, settings.rate_limit_burst)
+        )
+        self.check_limiter: anyio.CapacityLimiter | None = None
+        self.store_limiter: anyio.CapacityLimiter | None = None
+
+    @asynccontextmanager
+    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        self.check_limiter = anyio.CapacityLimiter(self.settings.max_concurrent_checks)
+        self.store_limiter = anyio.CapacityLimiter(max(4, self.settings.max_concurrent_checks))
+        yield
+
+    # -- authentication and rate limiting ------------------------------------------------
+    async def authorize(self, request: Request) -> Caller:
+        if self.settings.auth:
+            record = None
+            header = request.headers.get("authorization", "")
+            scheme, _, token = header.partition(" ")
+            token = token.strip()
+            if not header:
+                raise self._unauthorized("no API key: send 'Authorization: Bearer TOKEN'", None)
+            if scheme.lower() != "bearer" or not token or len(token) > 512:
+                raise self._unauthorized("malformed Authorization header", "invalid_request")
+            try:
+                record = await anyio.to_thread.run_sync(
+                    self.keys.verify, token, limiter=self.store_limiter
+                )
+            except StoreUnavailable:
+                raise self._unavailable("the key store is unavailable") from None
+            if record is None:
+                raise self._unauthorized("unknown or revoked API key", "invalid_token")
+            caller = Caller(record.id, "key:" + record.id)
+        else:
+            host = request.client.host if request.client else "unknown"
+            caller = Caller(None, "addr:" + host)
+        if self.rate is not None:
+            wait = self.rate.acquire(caller.bucket)
+            if wait:
+                raise ServeError(
+                    problems.RATE_LIMITED,
+                    self.codes.rate_limited,
+                    f"more than {self.settings.rate_limit_rps:g} requests per second; "
+                    f"retry in {wait} s",
+                    headers={"Retry-After": str(wait)},
+                )
+        return caller
+
+    def _unauthorized(self, detail: str, error: str | None) -> ServeError:
+        challenge = 'Bearer realm="mlrails"'
+        if error is not None:
+            challenge += f', error="{error}"'
+        return ServeError(
+            problems.UNAUTHORIZED,
+            self.codes.unauthorized,
+            detail,
+            headers={"WWW-Authenticate": challenge},
+        )
+
+    def _unavailable(self, detail: str, trace_id: str | None = None) -> ServeError:
+        self.metrics.store_failures.inc()
+        ext = {} if trace_id is None else {"trace_id": trace_id}
+        return ServeError(
+            problems.UNAVAILABLE,
+            self.codes.unavailable,
+            detail,
+            headers={"Retry-After": str(self.settings.retry_after_s)},
+            extensions=ext,
+        )
+
+    # -- predict -------------------------------------------------------------------------
+    async def predict(self, request: Request, caller: Caller, explain: bool | None) -> Response:
+        t0 = time.perf_counter()
+        ctx = RequestContext(
+            trace_id=_trace_id(request),
+            key_id=caller.key_id,
+            artifact_hash=self.rails.artifact_hash,
+            time=datetime.now(UTC),
+        )
+        try:
+            raw = await self._read_body(request)
+        except ServeError as refused:
+            return await self._refuse(ctx, refused, None, t0)
+        try:
+            body = loads(raw)
+        except ValueError as exc:
+            refusal = ServeError(
+                problems.MALFORMED_REQUEST,
+                self.codes.invalid_input,
+                f"the body is not valid JSON ({_first_line(exc)})",
+            )
+            return await self._refuse(ctx, refusal, raw.decode("utf-8", "replace"), t0)
+        try:
+            payload = parse_payload(body, self.rails.contract)
+        except PayloadError as exc:
+            refusal = ServeError(problems.MALFORMED_REQUEST, self.codes.invalid_input, str(exc))
+            return await self._refuse(ctx, refusal, body, t0)
+        if len(payload) > self.settings.max_batch_rows:
+            refusal = ServeError(
+                problems.PAYLOAD_TOO_LARGE,
+                413,
+                f"{len(payload)} rows; at most {self.settings.max_batch_rows} per request",
+            )
+            return await self._refuse(ctx, refusal, None, t0)
+        try:
+            with anyio.fail_after(self.settings.model_timeout_s):
+                verdicts = await anyio.to_thread.run_sync(
+                    self._check,
+                    payload,
+                    explain,
+                    abandon_on_cancel=True,
+                    limiter=self.check_limiter,
+                )
+        except TimeoutError:
+            refusal = ServeError(
+                problems.TIMEOUT,
+                self.codes.timeout,
+                f"the guard did not answer within {self.settings.model_timeout_s:g} s",
+            )
+            return await self._refuse(ctx, refusal, payload.rows, t0)
+        except Exception:
+            log.exception("guard failed on request %s", ctx.trace_id)
+            refusal = ServeError(
+                problems.INTERNAL_ERROR,
+                self.codes.model_error,
+                f"the guard failed unexpectedly; trace id {ctx.trace_id}",
+            )
+            return await self._refuse(ctx, refusal, payload.rows, t0)
+        records = verdict_records(ctx, verdicts, payload.rows)
+        await self._commit(records, verdicts, ctx)
+        return self._answer(ctx, payload, verdicts, [r.output for r in records])
+
+    def _check(self, payload: PredictPayload, explain: bool | None) -> list[Verdict]:
+        """The CPU work, in a worker thread: the guard over the whole batch at once."""
+        return self.rails.check(guard_input(payload, self.rails.contract), explain=explain)
+
+    async def _read_body(self, request: Request) -> bytes:
+        limit = self.settings.max_body_bytes
+        too_large = ServeError(
+            problems.PAYLOAD_TOO_LARGE, 413, f"the body exceeds the limit of {limit} bytes"
+        )
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise ServeError(
+                    problems.MALFORMED_REQUEST, self.codes.invalid_input, "bad Content-Length"
+                )
+            if int(declared) > limit * _DRAIN_FACTOR:
+                raise too_large
+        buf = bytearray()
+        received = 0
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received <= limit:
+                buf.extend(chunk)
+            elif received > limit * _DRAIN_FACTOR:
+                break
+        if received > limit or (declared is not None and int(declared) > limit):
+            raise too_large
+        return bytes(buf)
+
+    async def _commit(
+        self, records: Sequence[DecisionRecord], verdicts: Sequence[Verdict], ctx: RequestContext
+    ) -> None:
+        """Write the records (one transaction) before anything is answered; 503 otherwise."""
+
+        def write() -> None:
+            self.store.write_decisions(records)
+            self.metrics.observe_verdicts(verdicts)
+
+        try:
+            await anyio.to_thread.run_sync(write, limiter=self.store_limiter)
+        except StoreUnavailable as exc:
+            log.error("decision log write failed for %s: %s", ctx.trace_id, exc)
+            raise self._unavailable(
+                "the decision log cannot record this request; nothing was answered",
+                ctx.trace_id,
+            ) from None
+
+    async def _refuse(self, ctx: RequestContext, err: ServeError, body: Any, t0: float) -> Response:
+        """Log a request answered without verdicts, then answer with its problem."""
+        err.extensions.setdefault("instance", _instance(ctx.trace_id))
+        err.extensions.setdefault("trace_id", ctx.trace_id)
+        doc = err.document()
+        record = request_record(ctx, err.status, doc, body, (time.perf_counter() - t0) * 1e3)
+
+        def write() -> None:
+            self.store.write_decisions([record])
+            self.metrics.verdicts.labels(str(err.status), err.kind.uri).inc()
+
+        try:
+            await anyio.to_thread.run_sync(write, limiter=self.store_limiter)
+        except StoreUnavailable:
+            raise self._unavailable(
+                "the decision log cannot record this request; nothing was answered",
+                ctx.trace_id,
+            ) from None
+        err.headers["X-Trace-Id"] = ctx.trace_id
+        return err.response()
+
+    def _answer(
+        self,
+        ctx: RequestContext,
+        payload: PredictPayload,
+        verdicts: list[Verdict],
+        outputs: list[Any],
+    ) -> Response:
+        headers = {"X-Trace-Id": ctx.trace_id}
+        if payload.single or len(verdicts) != len(payload.rows):
+            return self._single(ctx, verdicts[0], outputs[0], headers)
+        ok = self.codes.ok
+        counts = Counter(str(v.status) for v in verdicts)
+        n_ok = counts.get(str(ok), 0)
+        body: dict[str, Any] = {
+            "status": ok,
+            "trace_id": ctx.trace_id,
+            "artifact_hash": self.rails.artifact_hash,
+            "n": len(verdicts),
+            "status_counts": dict(sorted(counts.items())),
+            "verdicts": outputs,
+        }
+        if n_ok == len(verdicts):
+            return json_response(body, ok, headers)
+        mixed = guard_problems.MIXED
+        doc = {
+            "type": mixed.uri,
+            "title": mixed.title,
+            "status": self.codes.mixed,
+            "detail": f"{n_ok} of {len(verdicts)} rows passed every safeguard; "
+            "see each verdict's status",
+            "instance": _instance(ctx.trace_id),
+            **{k: v for k, v in body.items() if k != "status"},
+        }
+        return json_response(doc, self.codes.mixed, headers, PROBLEM_MEDIA_TYPE)
+
+    def _single(
+        self, ctx: RequestContext, v: Verdict, output: Any, headers: dict[str, str]
+    ) -> Response:
+        problem = v.to_problem()
+        if v.status == self.codes.ok or problem is None:
+            return json_response({**output, "trace_id": ctx.trace_id}, v.status, headers)
+        doc = problem.to_dict()
+        doc["instance"] = _instance(ctx.trace_id)
+        doc["trace_id"] = ctx.trace_id
+        for key in ("probabilities", "confidence", "prediction_set", "interval", "latency_ms"):
+            if output.get(key) is not None:
+                doc[key] = output[key]
+        return json_response(doc, v.status, headers, PROBLEM_MEDIA_TYPE)
+
+    # -- the other endpoints --------------------------------------------------------------
+    async def readiness(self) -> Response:
+        model = self.rails.adapter is not None
+        store = await anyio.to_thread.run_sync(self.store.ping, limiter=self.store_limiter)
+        doc = Readiness(
+            status="ready" if model and store else "not ready",
+            model=model,
+            store=store,
+            artifact_hash=self.rails.artifact_hash,
+        ).model_dump()
+        if model and store:
+            return json_response(doc, 200)
+        missing = " and ".join(n for n, ok in (("model", model), ("store", store)) if not ok)
+        status = self.codes.unavailable
+        evidence = {k: v for k, v in doc.items() if k != "status"}
+        return json_response(
+            problem_document(problems.NOT_READY, status, f"{missing} not available", evidence),
+            status,
+            {"Retry-After": str(self.settings.retry_after_s)},
+            PROBLEM_MEDIA_TYPE,
+        )
+
+
+async def _authorize(request: Request) -> Caller:
+    service: _Service = request.app.state.service
+    return await service.authorize(request)
+
+
+#: the caller of an endpoint that needs an API key (401 / 429 before the endpoint runs)
+AuthorizedCaller = Annotated[Caller, Depends(_authorize)]
+
+
+def _add_routes(app: FastAPI, service: _Service) -> None:
+    rails = service.rails
+    contract_schema = to_json_schema(rails.contract)
+    artifact_info = ArtifactInfo.of(rails).model_dump(mode="json")
+
+    @app.post(
+        "/v1/predict",
+        summary="Guarded prediction for one row or a batch",
+        response_class=Response,
+        responses=responses(predict_answers(rails)),
+        openapi_extra=PREDICT_REQUEST_BODY,
+    )
+    async def predict(
+        request: Request,
+        caller: AuthorizedCaller,
+        explain: Annotated[
+            bool | None,
+            Query(description="true: attach SHAP explanations; default: the policy decides"),
+        ] = None,
+    ) -> Response:
+        """Run every safeguard on the rows; the status code says whether to use the answer."""
+        return await service.predict(request, caller, explain)
+
+    @app.get(
+        "/v1/contract",
+        summary="The input contract as JSON Schema",
+        response_class=Response,
+        responses=responses(authenticated_get_answers(rails, "InputRow")),
+    )
+    async def contract(caller: AuthorizedCaller) -> Response:
+        """JSON Schema (draft 2020-12) of one input row."""
+        return json_response(contract_schema, 200)
+
+    @app.get(
+        "/v1/artifact",
+        summary="The served artifact: hashes, thresholds, false-alarm rates",
+        response_class=Response,
+        responses=responses(authenticated_get_answers(rails, "ArtifactInfo")),
+    )
+    async def artifact(caller: AuthorizedCaller) -> Response:
+        """Manifest, artifact hash, thresholds and realised false-alarm rates."""
+        return json_response(artifact_info, 200)
+
+    @app.get("/healthz", summary="Liveness", response_model=Health)
+    async def healthz() -> Health:
+        """The process is alive (no dependency is checked)."""
+        return Health()
+
+    @app.get(
+        "/readyz",
+        summary="Readiness",
+        response_class=Response,
+        responses=responses(readiness_answers(rails)),
+    )
+    async def readyz() -> Response:
+        """Model loaded and decision log reachable; 503 otherwise."""
+        return await service.readiness()
+
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"description": "Prometheus text format", "content": {"text/plain": {}}}},
+    )
+    async def metrics() -> Response:
+        """Requests by status code, verdicts by problem type, safeguard triggers, latencies."""
+        return Response(service.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
+
+# -- error handlers ----------------------------------------------------------------------
+async def _serve_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServeError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = exc.status_code
+    path = request.url.path[:200]
+    if code == 404:
+        kind, detail = problems.NOT_FOUND, f"nothing is served at {path}"
+    elif code == 405:
+        kind, detail = problems.METHOD_NOT_ALLOWED, f"{request.method} is not allowed on {path}"
+    else:
+        phrase = _phrase(code)
+        kind = problems.HttpProblem(phrase.lower().replace(" ", "-"), phrase, phrase)
+        detail = phrase
+    doc = problem_document(kind, code, detail)
+    return json_response(doc, code, dict(exc.headers or {}), PROBLEM_MEDIA_TYPE)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for e in exc.errors()[:5]:
+        loc = ".".join(str(x) for x in e.get("loc", ()))
+        parts.append(f"{loc}: {e.get('msg', 'invalid')}")
+    service: _Service = request.app.state.service
+    status = service.codes.invalid_input
+    doc = problem_document(problems.MALFORMED_REQUEST, status, "; ".join(parts))
+    return json_response(doc, status, None, PROBLEM_MEDIA_TYPE)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    doc = problem_document(problems.INTERNAL_ERROR, 500, "the service failed unexpectedly")
+    return json_response(doc, 500, None, PROBLEM_MEDIA_TYPE)
+
+
+class _MetricsMiddleware:
+    """Counts every HTTP request by method, route template and status (pure ASGI)."""
+
+    def __init__(self, app: ASGIApp, metrics: ServeMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.observe_request(
+                scope["method"], route, status, time.perf_counter() - start
+            )
+
+
+def _trace_id(request: Request) -> str:
+    """The W3C trace id of an incoming ``traceparent``, else a fresh random one."""
+    m = _TRACEPARENT.match(request.headers.get("traceparent", ""))
+    if m and m.group(1) != "0" * 32:
+        return m.group(1)
+    return uuid.uuid4().hex
+
+
+def _instance(trace_id: str) -> str:
+    return f"urn:mlrails:trace:{trace_id}"
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
+def _phrase(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Error"

@@ -1,0 +1,116 @@
+"""Prometheus metrics of one app, in its own registry (several apps never share counters).
+
+* ``mlrails_http_requests_total{method,route,status}`` and
+  ``mlrails_http_request_duration_seconds{route}`` — every HTTP request, by status code;
+* ``mlrails_verdicts_total{status,problem}`` — every logged verdict (one per row);
+* ``mlrails_safeguard_triggers_total{safeguard,mode}`` — safeguards that fired;
+* ``mlrails_safeguard_latency_seconds{safeguard}`` — per-row time of each safeguard;
+* ``mlrails_safeguard_score_ratio{safeguard}`` — detector score / threshold (1 = threshold),
+  a scale-free score distribution that shows drift towards the alarm;
+* ``mlrails_confidence`` — calibrated maximum probability of answered classifications;
+* ``mlrails_store_failures_total`` — decision-log writes that failed (answered 503).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from mlrails.guard.verdict import Verdict
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_RATIO_BUCKETS = (0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 5.0, 10.0)
+_CONFIDENCE_BUCKETS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+
+
+class ServeMetrics:
+    """The service's metrics and their exposition (``render``)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "mlrails_http_requests",
+            "HTTP requests by method, route template and status code",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.request_duration = Histogram(
+            "mlrails_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["route"],
+            buckets=_REQUEST_BUCKETS,
+            registry=r,
+        )
+        self.verdicts = Counter(
+            "mlrails_verdicts",
+            "Logged verdicts by status code and problem type",
+            ["status", "problem"],
+            registry=r,
+        )
+        self.triggers = Counter(
+            "mlrails_safeguard_triggers",
+            "Safeguards that fired, by safeguard and mode",
+            ["safeguard", "mode"],
+            registry=r,
+        )
+        self.safeguard_latency = Histogram(
+            "mlrails_safeguard_latency_seconds",
+            "Per-row time of each safeguard (batch time / rows)",
+            ["safeguard"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.score_ratio = Histogram(
+            "mlrails_safeguard_score_ratio",
+            "Detector score divided by its threshold (above 1 fires)",
+            ["safeguard"],
+            buckets=_RATIO_BUCKETS,
+            registry=r,
+        )
+        self.confidence = Histogram(
+            "mlrails_confidence",
+            "Calibrated maximum probability of answered classifications",
+            buckets=_CONFIDENCE_BUCKETS,
+            registry=r,
+        )
+        self.store_failures = Counter(
+            "mlrails_store_failures",
+            "Decision-log writes that failed (answered 503)",
+            registry=r,
+        )
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.request_duration.labels(route).observe(seconds)
+
+    def observe_verdicts(self, verdicts: Sequence[Verdict]) -> None:
+        """Count a request's verdicts; safeguard latencies once per request (equal per row)."""
+        seen_latency: set[str] = set()
+        for v in verdicts:
+            self.verdicts.labels(str(v.status), v.problem or "none").inc()
+            for s in v.safeguards:
+                if s.triggered:
+                    self.triggers.labels(s.name, s.mode).inc()
+                if s.name not in seen_latency:
+                    seen_latency.add(s.name)
+                    self.safeguard_latency.labels(s.name).observe(s.latency_ms / 1000.0)
+                if (
+                    s.name not in ("validation", "reliability", "explanation")
+                    and s.score is not None
+                    and s.threshold is not None
+                    and s.threshold > 0
+                    and math.isfinite(s.score)
+                ):
+                    self.score_ratio.labels(s.name).observe(s.score / s.threshold)
+            if v.confidence is not None and math.isfinite(v.confidence.max_probability):
+                self.confidence.observe(v.confidence.max_probability)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,229 @@
+"""The OpenAPI document: every status code of every endpoint, with problem+json schemas.
+
+FastAPI documents the routes; this module adds what it cannot infer: the request body of
+``/v1/predict`` (the input row is the artifact's contract as JSON Schema), the codes each
+endpoint answers (from the policy's status table, so a remapped code is documented as
+served), and for each code the problem types it carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
+
+from mlrails.contract import to_json_schema
+from mlrails.guard.rails import Rails
+from mlrails.protocol import PROBLEM_MEDIA_TYPE
+from mlrails.protocol import problem as guard_problems
+from mlrails.serve import problems
+from mlrails.serve.schemas import (
+    ArtifactInfo,
+    BatchDocument,
+    Health,
+    ProblemDocument,
+    Readiness,
+    VerdictDocument,
+)
+
+_REF = "#/components/schemas/"
+_MODELS: tuple[type[BaseModel], ...] = (
+    ProblemDocument,
+    VerdictDocument,
+    BatchDocument,
+    ArtifactInfo,
+    Health,
+    Readiness,
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One documented answer of an endpoint: code, meaning, body schema, problem types."""
+
+    status: int
+    description: str
+    schema: str = "ProblemDocument"
+    problem_types: tuple[str, ...] = ()
+    media_type: str = PROBLEM_MEDIA_TYPE
+
+
+def responses(answers: Iterable[Answer]) -> dict[int | str, dict[str, Any]]:
+    """FastAPI ``responses=`` for these answers; answers sharing a code are merged."""
+    merged: dict[int, list[Answer]] = {}
+    for a in answers:
+        merged.setdefault(a.status, []).append(a)
+    out: dict[int | str, dict[str, Any]] = {}
+    for code, group in sorted(merged.items()):
+        content: dict[str, Any] = {}
+        for a in group:
+            entry = content.setdefault(a.media_type, {"schema": {"$ref": _REF + a.schema}})
+            if a.media_type == PROBLEM_MEDIA_TYPE and a.problem_types:
+                known = entry.setdefault("x-problem-types", [])
+                known.extend(t for t in a.problem_types if t not in known)
+        out[code] = {"description": "; ".join(a.description for a in group), "content": content}
+    return out
+
+
+def _problem(status: int, description: str, *types: str) -> Answer:
+    return Answer(status, description, problem_types=types)
+
+
+def _ok(description: str, schema: str) -> Answer:
+    return Answer(200, description, schema, (), "application/json")
+
+
+def predict_answers(rails: Rails) -> list[Answer]:
+    """Every answer of ``POST /v1/predict`` under this artifact's status table."""
+    c = rails.policy.status_codes
+    g = guard_problems
+    p = problems
+    ok = _ok("every safeguard passed: one verdict, or a batch", "PredictOk")
+    return [
+        Answer(c.ok, ok.description, ok.schema, (), ok.media_type),
+        _problem(
+            c.not_authoritative,
+            "answered, not authoritative: the prediction is included",
+            g.LOW_CONFIDENCE.uri,
+        ),
+        _problem(c.mixed, "batch with mixed outcomes: per-row 'verdicts'", g.MIXED.uri),
+        _problem(
+            c.invalid_input,
+            "malformed request or input violating the contract",
+            g.INVALID_INPUT.uri,
+            p.MALFORMED_REQUEST.uri,
+        ),
+        _problem(c.unauthorized, "missing, invalid or revoked API key", p.UNAUTHORIZED.uri),
+        _problem(c.adversarial, "suspected adversarial input: do not retry", g.ADVERSARIAL.uri),
+        _problem(413, "body or batch over the service's limit", p.PAYLOAD_TOO_LARGE.uri),
+        _problem(
+            c.out_of_distribution,
+            "input unlike the training data: use a fallback",
+            g.OUT_OF_DISTRIBUTION.uri,
+        ),
+        _problem(c.rate_limited, "rate limit exceeded; see Retry-After", p.RATE_LIMITED.uri),
+        _problem(
+            c.model_error,
+            "the model raised an error (or the service failed)",
+            g.MODEL_ERROR.uri,
+            p.INTERNAL_ERROR.uri,
+        ),
+        _problem(
+            c.unavailable,
+            "decision log unavailable: nothing answered; see Retry-After",
+            p.UNAVAILABLE.uri,
+        ),
+        _problem(c.timeout, "the guarded model call exceeded its time limit", p.TIMEOUT.uri),
+    ]
+
+
+def authenticated_get_answers(rails: Rails, schema: str) -> list[Answer]:
+    """Answers of a GET that needs an API key."""
+    c = rails.policy.status_codes
+    p = problems
+    return [
+        _ok("OK", schema),
+        _problem(c.unauthorized, "missing, invalid or revoked API key", p.UNAUTHORIZED.uri),
+        _problem(c.rate_limited, "rate limit exceeded; see Retry-After", p.RATE_LIMITED.uri),
+        _problem(c.unavailable, "key store unavailable; see Retry-After", p.UNAVAILABLE.uri),
+    ]
+
+
+def readiness_answers(rails: Rails) -> list[Answer]:
+    """Answers of ``GET /readyz``."""
+    return [
+        _ok("ready: model loaded, decision log reachable", "Readiness"),
+        _problem(rails.policy.status_codes.unavailable, "not ready", problems.NOT_READY.uri),
+    ]
+
+
+def install_openapi(app: FastAPI, rails: Rails) -> None:
+    """Replace ``app.openapi`` with the completed document (built once, then cached)."""
+
+    def build() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        _drop_fastapi_validation_errors(doc, schemas)
+        for model in _MODELS:
+            js = model.model_json_schema(ref_template=_REF + "{model}")
+            schemas.update(js.pop("$defs", {}))
+            schemas[model.__name__] = js
+        row = to_json_schema(rails.contract)
+        row.pop("$schema", None)
+        schemas["InputRow"] = row
+        schemas["PredictOk"] = {
+            "oneOf": [{"$ref": _REF + "VerdictDocument"}, {"$ref": _REF + "BatchDocument"}]
+        }
+        schemas["PredictRequest"] = _predict_request_schema()
+        schemas["ProblemDocument"]["properties"]["type"]["enum"] = problems.all_problem_uris()
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = build  # type: ignore[method-assign]
+
+
+def _drop_fastapi_validation_errors(doc: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """FastAPI documents a 422 for parameter errors; the service answers those with a 400
+    problem (422 means out of distribution here), so its entries are removed."""
+    fastapi_ref = _REF + "HTTPValidationError"
+    for ops in doc.get("paths", {}).values():
+        for op in ops.values():
+            answers = op.get("responses", {})
+            for code in list(answers):
+                content = answers[code].get("content", {})
+                refs = [m.get("schema", {}).get("$ref") for m in content.values()]
+                if fastapi_ref in refs:
+                    del answers[code]
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+
+
+def _predict_request_schema() -> dict[str, Any]:
+    row = {"$ref": _REF + "InputRow"}
+    return {
+        "description": "One row, a batch of rows, or a batch as columns of equal length.",
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {"instance": row},
+                "required": ["instance"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {"instances": {"type": "array", "items": row}},
+                "required": ["instances"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {
+                    "instances": {
+                        "type": "object",
+                        "additionalProperties": {"type": "array"},
+                    }
+                },
+                "required": ["instances"],
+                "additionalProperties": False,
+            },
+        ],
+    }
+
+
+PREDICT_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": _REF + "PredictRequest"}}},
+    }
+}

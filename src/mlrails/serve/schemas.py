@@ -1,0 +1,150 @@
+"""Typed documents the service returns, as pydantic models (they also feed the OpenAPI doc).
+
+The verdict models mirror :meth:`mlrails.Verdict.to_dict`; :class:`ProblemDocument` is the
+RFC 9457 shape every non-200 response has (extension members allowed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mlrails.guard.rails import Rails
+
+
+class SafeguardDocument(BaseModel):
+    """One safeguard's evidence for one row."""
+
+    name: str
+    mode: str
+    triggered: bool
+    score: float | None = None
+    threshold: float | None = None
+    latency_ms: float = 0.0
+    details: dict[str, Any] | None = None
+
+
+class ViolationDocument(BaseModel):
+    """One broken promise of the input contract."""
+
+    field: str
+    code: str
+    value: Any = None
+    expected: str
+
+
+class ConfidenceDocument(BaseModel):
+    max_probability: float | None = None
+    margin: float | None = None
+    entropy: float | None = None
+
+
+class VerdictDocument(BaseModel):
+    """One row's verdict (the body of a single-instance 200)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    row: int | None = None
+    status: int
+    outcome: str
+    problem: str | None = None
+    title: str | None = None
+    detail: str | None = None
+    prediction: Any = None
+    probabilities: dict[str, float | None] | None = None
+    confidence: ConfidenceDocument | None = None
+    prediction_set: list[Any] | None = None
+    interval: list[float | None] | None = None
+    safeguards: list[SafeguardDocument] = Field(default_factory=list)
+    errors: list[ViolationDocument] = Field(default_factory=list)
+    explanation: Any = None
+    artifact_hash: str = ""
+    latency_ms: float = 0.0
+    trace_id: str | None = Field(None, description="identifies the request in the decision log")
+
+
+class ProblemDocument(BaseModel):
+    """RFC 9457 problem document; mlrails adds evidence members (``safeguards``,
+    ``errors``, ``prediction``, ``verdicts``, ``trace_id`` ...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="problem type URI, e.g. https://mlrails.dev/problems/...")
+    title: str
+    status: int
+    detail: str
+    instance: str | None = Field(None, description="urn:mlrails:trace:<trace id>")
+    trace_id: str | None = None
+
+
+class BatchDocument(BaseModel):
+    """A batch where every row passed (200); a mixed batch is a 207 problem with the same
+    ``verdicts`` and ``status_counts`` members."""
+
+    status: int
+    trace_id: str
+    artifact_hash: str
+    n: int
+    status_counts: dict[str, int]
+    verdicts: list[VerdictDocument]
+
+
+class SafeguardInfo(BaseModel):
+    """A fitted safeguard's threshold and its false-alarm rate, target and realised."""
+
+    name: str
+    mode: str
+    threshold: float | None
+    target_fpr: float | None
+    realised_fpr: float | None
+    n_calibration: int | None
+
+
+class ArtifactInfo(BaseModel):
+    """What the served artifact is and how its alarms were set (``GET /v1/artifact``)."""
+
+    artifact_hash: str
+    task: str
+    n_train: int
+    n_calibration: int
+    safeguards: list[SafeguardInfo]
+    calibration: dict[str, Any] | None
+    conformal_coverage: float | None
+    calibration_accuracy: float | None
+    notes: list[str]
+    policy: dict[str, Any]
+    manifest: dict[str, Any]
+
+    @classmethod
+    def of(cls, rails: Rails) -> ArtifactInfo:
+        s = rails.summary
+        return cls(
+            artifact_hash=rails.artifact_hash,
+            task=s.task,
+            n_train=s.n_train,
+            n_calibration=s.n_calibration,
+            safeguards=[SafeguardInfo(**dataclasses.asdict(g)) for g in s.safeguards],
+            calibration=None if s.calibration is None else dataclasses.asdict(s.calibration),
+            conformal_coverage=s.conformal_coverage,
+            calibration_accuracy=s.calibration_accuracy,
+            notes=list(s.notes),
+            policy=rails.policy.model_dump(mode="json"),
+            manifest=rails.manifest,
+        )
+
+
+class Health(BaseModel):
+    """Liveness: the process answers."""
+
+    status: str = "ok"
+
+
+class Readiness(BaseModel):
+    """Readiness: the model is loaded and the decision log answers."""
+
+    status: str
+    model: bool
+    store: bool
+    artifact_hash: str

@@ -1,0 +1,39 @@
+"""Settings of the HTTP service: network, authentication and the limits that protect it."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ServeSettings(BaseModel):
+    """How ``mlrails serve`` listens and what it accepts.
+
+    Limits exist so that no caller can exhaust the service: bodies over ``max_body_bytes``
+    and batches over ``max_batch_rows`` get 413, a key over its rate gets 429, a guard call
+    over ``model_timeout_s`` gets 504. ``auth=False`` is for local use only.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535, description="0 picks a free port")
+    auth: bool = Field(True, description="require an API key (Authorization: Bearer TOKEN)")
+    max_body_bytes: int = Field(1 << 20, ge=1, description="largest request body accepted")
+    max_batch_rows: int = Field(10_000, ge=1, description="most rows in one request")
+    rate_limit_rps: float | None = Field(
+        100.0, gt=0, description="sustained requests per second per key (None: no limit)"
+    )
+    rate_limit_burst: int = Field(200, ge=1, description="requests a key may send at once")
+    model_timeout_s: float = Field(10.0, gt=0, description="time limit of one guard call")
+    max_concurrent_checks: int = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1),
+        ge=1,
+        description="guard calls running at once in worker threads",
+    )
+    retry_after_s: int = Field(1, ge=1, description="Retry-After sent with 503")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="origins allowed by CORS (none: CORS off)"
+    )
+    log_level: str = "info"

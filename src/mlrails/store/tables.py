@@ -1,0 +1,51 @@
+"""The store's schema as SQLAlchemy Core tables (portable between SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+)
+
+metadata = MetaData()
+
+#: SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("trace_id", String(64), nullable=False),
+    Column("key_id", String(32), nullable=True),
+    Column("artifact_hash", String(128), nullable=False),
+    Column("row_index", Integer, nullable=True),
+    Column("status", SmallInteger, nullable=False),
+    Column("problem", String(256), nullable=True),
+    Column("input", JSON, nullable=True),
+    Column("output", JSON, nullable=True),
+    Column("scores", JSON, nullable=True),
+    Column("latency_ms", Float, nullable=False),
+    Index("ix_decisions_time", "time"),
+    Index("ix_decisions_trace_id", "trace_id"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
