@@ -8,6 +8,7 @@ HTTP tests check that the server answers them identically.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from pgkit import ENV_REQUIRE, NoPostgres, PostgresServer, start_server
 from servekit import Fitted, Served, ServerFactory
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
@@ -101,3 +103,35 @@ def make_server(
 def served(make_server: ServerFactory) -> Served:
     """The main server: auth on, no rate limit, at most 50 rows per request."""
     return make_server(max_batch_rows=50, store_timeout_s=0.3)
+
+
+def _postgres_or_skip(local: bool = False) -> PostgresServer:
+    try:
+        return start_server(local=local)
+    except NoPostgres as exc:
+        if os.environ.get(ENV_REQUIRE):
+            pytest.fail(f"{ENV_REQUIRE} is set but {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the whole session (see pgkit.py for how it is found)."""
+    server = _postgres_or_skip()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A local PostgreSQL cluster of this test alone (even when ``MLRAILS_TEST_POSTGRES_URL``
+    names a server), which it may stop and start."""
+    server = _postgres_or_skip(local=True)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer) -> str:
+    """The ``postgresql://`` URL of a fresh, empty database on the session's server."""
+    return postgres.create_database()

@@ -305,7 +305,8 @@ StoreOption = Annotated[
     str,
     typer.Option(
         "--store",
-        help="Decision log and key store: a SQLite file path or a database URL.",
+        help="Decision log and key store: a SQLite file path or a PostgreSQL URL "
+        "(postgresql://user:pass@host/db; the postgres extra).",
     ),
 ]
 
@@ -354,6 +355,12 @@ def serve(
     max_batch_rows: Annotated[int, typer.Option(help="Most rows per request (413 beyond).")] = (
         10_000
     ),
+    ui: Annotated[
+        Switch, typer.Option(help="Web UI at /ui (sign-in with an API key when auth is on).")
+    ] = Switch.on,
+    model_name: Annotated[
+        str, typer.Option(help="Model name in the Open Inference Protocol paths /v2/models/NAME.")
+    ] = "mlrails",
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     trust: Annotated[bool, typer.Option("--trust", help="See `mlrails fit --help`.")] = False,
 ) -> None:
@@ -376,6 +383,8 @@ def serve(
             model_timeout_s=model_timeout,
             max_body_bytes=max_body_bytes,
             max_batch_rows=max_batch_rows,
+            ui=ui is Switch.on,
+            model_name=model_name,
             log_level=log_level,
         )
     except ValueError as exc:
@@ -386,16 +395,19 @@ def serve(
     except MlrailsError as exc:
         _fail(str(exc))
     log_store = _open_store(store, create=True)
+    from mlrails.store import display_url  # the URL without its password
+
+    shown = display_url(store)
     try:
         if settings.auth and not any(k.active for k in log_store.list_keys()):
             err_console.print(
                 "[yellow]warning:[/] no active API key in the store: every request will get "
-                f"401; create one with `mlrails keys create --name NAME --store {store}`",
+                f"401; create one with `mlrails keys create --name NAME --store {shown}`",
                 highlight=False,
             )
         err_console.print(
             f"serving artifact {rails.artifact_hash[:16]} on http://{host}:{port} "
-            f"(auth {auth.value}, decision log {store})",
+            f"(auth {auth.value}, decision log {shown})",
             highlight=False,
         )
         run_server(create_app(rails, log_store, settings), host, port, log_level=log_level)

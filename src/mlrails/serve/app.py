@@ -38,9 +38,11 @@ from mlrails.protocol import PROBLEM_MEDIA_TYPE
 from mlrails.protocol import problem as guard_problems
 from mlrails.serve import problems
 from mlrails.serve.decisions import RequestContext, request_record, verdict_records
+from mlrails.serve.dialect import Dialect
 from mlrails.serve.keys import KeyRing
 from mlrails.serve.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mlrails.serve.metrics import ServeMetrics
+from mlrails.serve.oip_routes import install_oip
 from mlrails.serve.openapi import (
     PREDICT_REQUEST_BODY,
     authenticated_get_answers,
@@ -103,6 +105,11 @@ def create_app(rails: Rails, store: Store, settings: ServeSettings | None = None
         )
     app.add_middleware(_MetricsMiddleware, metrics=service.metrics)
     _add_routes(app, service)
+    if service.settings.ui:
+        from mlrails.serve.ui import install_ui
+
+        install_ui(app, service)
+    install_oip(app, service)
     install_openapi(app, rails)
     return app
 
@@ -190,6 +197,19 @@ class _Service:
 
     # -- predict -------------------------------------------------------------------------
     async def predict(self, request: Request, caller: Caller, explain: bool | None) -> Response:
+        return await self.run(request, caller, _V1Dialect(self, explain))
+
+    async def run(self, request: Request, caller: Caller, dialect: Dialect) -> Response:
+        """The guarded pipeline behind every prediction API (``/v1/predict``, the OIP v2
+        ``infer``): ``dialect`` reads the rows from the body and writes the answer; limits,
+        logging and status codes are the same for all. Every refusal passes through
+        ``dialect.refusal`` (which may add members) before it is logged and answered."""
+        try:
+            return await self._run(request, caller, dialect)
+        except ServeError as err:
+            raise dialect.refusal(err) from None
+
+    async def _run(self, request: Request, caller: Caller, dialect: Dialect) -> Response:
         t0 = time.perf_counter()
         ctx = RequestContext(
             trace_id=_trace_id(request),
@@ -200,7 +220,7 @@ class _Service:
         try:
             raw = await self._read_body(request)
         except ServeError as refused:
-            return await self._refuse(ctx, refused, None, t0)
+            return await self._refuse(ctx, dialect.refusal(refused), None, t0)
         try:
             body = loads(raw)
         except ValueError as exc:
@@ -209,25 +229,27 @@ class _Service:
                 self.codes.invalid_input,
                 f"the body is not valid JSON ({_first_line(exc)})",
             )
-            return await self._refuse(ctx, refusal, raw.decode("utf-8", "replace"), t0)
+            return await self._refuse(
+                ctx, dialect.refusal(refusal), raw.decode("utf-8", "replace"), t0
+            )
         try:
-            payload = parse_payload(body, self.rails.contract)
+            payload = dialect.parse(body)
         except PayloadError as exc:
             refusal = ServeError(problems.MALFORMED_REQUEST, self.codes.invalid_input, str(exc))
-            return await self._refuse(ctx, refusal, body, t0)
+            return await self._refuse(ctx, dialect.refusal(refusal), body, t0)
         if len(payload) > self.settings.max_batch_rows:
             refusal = ServeError(
                 problems.PAYLOAD_TOO_LARGE,
                 413,
                 f"{len(payload)} rows; at most {self.settings.max_batch_rows} per request",
             )
-            return await self._refuse(ctx, refusal, None, t0)
+            return await self._refuse(ctx, dialect.refusal(refusal), None, t0)
         try:
             with anyio.fail_after(self.settings.model_timeout_s):
                 verdicts = await anyio.to_thread.run_sync(
                     self._check,
                     payload,
-                    explain,
+                    dialect.explain,
                     abandon_on_cancel=True,
                     limiter=self.check_limiter,
                 )
@@ -237,7 +259,7 @@ class _Service:
                 self.codes.timeout,
                 f"the guard did not answer within {self.settings.model_timeout_s:g} s",
             )
-            return await self._refuse(ctx, refusal, payload.rows, t0)
+            return await self._refuse(ctx, dialect.refusal(refusal), payload.rows, t0)
         except Exception:
             log.exception("guard failed on request %s", ctx.trace_id)
             refusal = ServeError(
@@ -245,10 +267,10 @@ class _Service:
                 self.codes.model_error,
                 f"the guard failed unexpectedly; trace id {ctx.trace_id}",
             )
-            return await self._refuse(ctx, refusal, payload.rows, t0)
+            return await self._refuse(ctx, dialect.refusal(refusal), payload.rows, t0)
         records = verdict_records(ctx, verdicts, payload.rows)
         await self._commit(records, verdicts, ctx)
-        return self._answer(ctx, payload, verdicts, [r.output for r in records])
+        return dialect.answer(ctx, payload, verdicts, [r.output for r in records])
 
     def _check(self, payload: PredictPayload, explain: bool | None) -> list[Verdict]:
         """The CPU work, in a worker thread: the guard over the whole batch at once."""
@@ -388,6 +410,29 @@ class _Service:
             {"Retry-After": str(self.settings.retry_after_s)},
             PROBLEM_MEDIA_TYPE,
         )
+
+
+class _V1Dialect:
+    """``POST /v1/predict``: mlrails' own request shapes and answers (see payload.py)."""
+
+    def __init__(self, service: _Service, explain: bool | None) -> None:
+        self.service = service
+        self.explain = explain
+
+    def parse(self, body: Any) -> PredictPayload:
+        return parse_payload(body, self.service.rails.contract)
+
+    def answer(
+        self,
+        ctx: RequestContext,
+        payload: PredictPayload,
+        verdicts: list[Verdict],
+        outputs: list[Any],
+    ) -> Response:
+        return self.service._answer(ctx, payload, verdicts, outputs)
+
+    def refusal(self, err: ServeError) -> ServeError:
+        return err
 
 
 async def _authorize(request: Request) -> Caller:

@@ -21,6 +21,7 @@ from mlrails.guard.rails import Rails
 from mlrails.protocol import PROBLEM_MEDIA_TYPE
 from mlrails.protocol import problem as guard_problems
 from mlrails.serve import problems
+from mlrails.serve.oip import OIP_MODELS
 from mlrails.serve.schemas import (
     ArtifactInfo,
     BatchDocument,
@@ -38,6 +39,7 @@ _MODELS: tuple[type[BaseModel], ...] = (
     ArtifactInfo,
     Health,
     Readiness,
+    *OIP_MODELS,
 )
 
 

@@ -36,4 +36,10 @@ class ServeSettings(BaseModel):
     cors_origins: list[str] = Field(
         default_factory=list, description="origins allowed by CORS (none: CORS off)"
     )
+    ui: bool = Field(True, description="serve the web UI at /ui (same auth as the API)")
+    model_name: str = Field(
+        "mlrails",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",
+        description="the model's name in the Open Inference Protocol paths (/v2/models/NAME)",
+    )
     log_level: str = "info"

@@ -4,10 +4,16 @@ Every write is one transaction: a request's rows are committed together or not a
 the caller learns about a failure (:class:`StoreUnavailable`) instead of losing a record.
 SQLite runs in WAL mode with ``synchronous=FULL`` so a committed decision survives a crash of
 the process or the machine; concurrent writers wait up to ``timeout_s`` for the lock.
+
+PostgreSQL (``postgresql://user:pass@host/db``, driven by psycopg 3) lets several server
+processes share one log: every session runs with ``synchronous_commit=on`` (a commit returns
+once its WAL is flushed), schema creation is serialised by an advisory lock so processes that
+start at once do not race, and messages show the URL with its password masked.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -15,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, func, insert, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from mlrails._json import dumps
@@ -29,12 +35,34 @@ _T = TypeVar("_T")
 READ_CHUNK = 5000
 
 
+#: advisory-lock key serialising schema creation on PostgreSQL (any constant bigint)
+_SCHEMA_LOCK = 0x6D6C7261696C73  # "mlrails"
+#: URL schemes that mean PostgreSQL through psycopg 3 (SQLAlchemy's plain ``postgresql://``
+#: would pick psycopg2, which mlrails does not install)
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
 def store_url(target: str | Path) -> str:
-    """A SQLAlchemy URL for a path (SQLite file) or a URL given as is."""
+    """A SQLAlchemy URL for a path (SQLite file) or a URL (``postgresql://`` and
+    ``postgres://`` mean the psycopg 3 driver, ``postgresql+psycopg://``)."""
     s = str(target)
+    for scheme in _POSTGRES_SCHEMES:
+        if s.startswith(scheme):
+            return "postgresql+psycopg://" + s[len(scheme) :]
     if "://" in s:
         return s
     return "sqlite:///" + str(Path(s).expanduser().resolve())
+
+
+def display_url(target: str | Path) -> str:
+    """``target`` as it can be shown in messages and logs: a URL's password is masked."""
+    s = str(target)
+    if "://" not in s:
+        return s
+    try:
+        return _display(make_url(s))
+    except ArgumentError:
+        return s.split("://", 1)[0] + "://***"
 
 
 def open_store(target: str | Path, *, timeout_s: float = 5.0, create: bool = True) -> Store:
@@ -58,24 +86,29 @@ class Store:
         except ArgumentError:
             raise StoreError(f"{url}: not a path or a database URL") from None
         self.url = url
+        #: the URL with its password masked, for messages and logs
+        self.display = _display(parsed)
         self.timeout_s = timeout_s
         self._closed = False
         self._lock = threading.Lock()
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.is_postgres = parsed.get_backend_name() == "postgresql"
         if self.is_sqlite and parsed.database not in (None, "", ":memory:"):
             parent = Path(parsed.database).parent
             if not parent.is_dir():
                 raise StoreError(f"{parsed.database}: directory {parent} does not exist")
         try:
-            self.engine: Engine = _make_engine(url, self.is_sqlite, timeout_s)
-            metadata.create_all(self.engine)
+            self.engine: Engine = _make_engine(parsed, timeout_s)
+            self._create_schema()
         except SQLAlchemyError as exc:
-            raise StoreError(
-                f"{_display(parsed)}: cannot open the store ({_reason(exc)})"
-            ) from None
+            if hasattr(self, "engine"):
+                self.engine.dispose()
+            reason = _reason(exc, parsed.password)
+            raise StoreError(f"{self.display}: cannot open the store ({reason})") from None
         except ModuleNotFoundError as exc:
+            hint = " (pip install 'mlrails[postgres]')" if self.is_postgres else ""
             raise StoreError(
-                f"{_display(parsed)}: database driver {exc.name!r} is not installed"
+                f"{self.display}: database driver {exc.name!r} is not installed{hint}"
             ) from None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -189,6 +222,26 @@ class Store:
         return self._guarded(w) > 0
 
     # -- internals ------------------------------------------------------------------------
+    def _create_schema(self) -> None:
+        """Create the tables that do not exist yet (idempotent).
+
+        On PostgreSQL the check and the ``CREATE`` run in one transaction under an advisory
+        lock, so two processes starting at once cannot both try to create a table (DDL is
+        transactional there: the second one waits, then finds the tables). Elsewhere a lost
+        race ("already exists") is retried once, and the retry finds the tables.
+        """
+        if self.is_postgres:
+            with self.engine.begin() as conn:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
+                metadata.create_all(conn)
+            return
+        try:
+            metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            if "already exists" not in str(exc):
+                raise
+            metadata.create_all(self.engine)
+
     def _execute_write(self, stmt: Any, rows: list[dict[str, Any]]) -> None:
         with self.engine.begin() as conn:
             conn.execute(stmt, rows)
@@ -199,15 +252,22 @@ class Store:
         try:
             return fn()
         except SQLAlchemyError as exc:
-            raise StoreUnavailable(f"the store failed: {_reason(exc)}") from None
+            raise StoreUnavailable(f"the store failed: {_reason(exc, self._password)}") from None
+
+    @property
+    def _password(self) -> str | None:
+        return self.engine.url.password if hasattr(self, "engine") else None
 
 
-def _make_engine(url: str, is_sqlite: bool, timeout_s: float) -> Engine:
-    if not is_sqlite:
-        return create_engine(url, json_serializer=dumps, pool_pre_ping=True)
+def _make_engine(url: URL, timeout_s: float) -> Engine:
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        return _postgres_engine(url, timeout_s)
+    if backend != "sqlite":
+        return create_engine(url, json_serializer=_json_text, pool_pre_ping=True)
     engine = create_engine(
         url,
-        json_serializer=dumps,
+        json_serializer=_json_text,
         connect_args={"timeout": timeout_s, "check_same_thread": False},
     )
     busy_ms = int(timeout_s * 1000)
@@ -221,6 +281,48 @@ def _make_engine(url: str, is_sqlite: bool, timeout_s: float) -> Engine:
         cur.close()
 
     return engine
+
+
+def _postgres_engine(url: URL, timeout_s: float) -> Engine:
+    """An engine for PostgreSQL through psycopg 3.
+
+    A connection attempt gives up after ``timeout_s`` (at least 2 s, libpq's minimum), as
+    does waiting for a free pooled connection, so an unreachable server means a prompt
+    :class:`StoreUnavailable` (503) rather than a hung request. Pooled connections are
+    checked before use and replaced after a server restart.
+    """
+    engine = create_engine(
+        url,
+        json_serializer=_json_text,
+        pool_pre_ping=True,
+        pool_timeout=timeout_s,
+        pool_size=10,
+        max_overflow=20,
+        connect_args={"connect_timeout": max(2, math.ceil(timeout_s))},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _session(dbapi_conn: Any, _record: Any) -> None:
+        # a commit returns only once its WAL is flushed, whatever the server's default
+        cur = dbapi_conn.cursor()
+        cur.execute("SET synchronous_commit TO on")
+        cur.close()
+        dbapi_conn.commit()
+
+    return engine
+
+
+def _json_text(value: Any) -> str:
+    """Strict JSON for a JSON column. A lone surrogate (``"\\ud800"`` in a caller's JSON
+    parses to one) cannot be encoded as UTF-8, so no database driver can send it: each one
+    is stored as U+FFFD instead of failing the write (and with it the request)."""
+    text = dumps(value)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text
 
 
 def _decision_row(r: DecisionRecord) -> dict[str, Any]:
@@ -276,10 +378,13 @@ def _aware(t: datetime) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
-def _reason(exc: SQLAlchemyError) -> str:
+def _reason(exc: SQLAlchemyError, password: str | None = None) -> str:
+    """The first line of the driver's message, without the password should it appear."""
     orig = getattr(exc, "orig", None)
-    msg = str(orig if orig is not None else exc).splitlines()[0]
-    return msg[:200]
+    msg = (str(orig if orig is not None else exc).splitlines() or [type(exc).__name__])[0]
+    if password:
+        msg = msg.replace(password, "***")
+    return msg.strip()[:200]
 
 
 def _display(url: Any) -> str:

@@ -1,0 +1,482 @@
+"""The Open Inference Protocol v2 (KServe "V2") over the guard: tensors in, verdicts out.
+
+An inference request carries ``inputs``, a list of tensors ``{name, shape, datatype, data}``
+(``data`` flat or nested, row-major). Two forms are accepted for tables:
+
+* one tensor per contract column, shape ``[n]`` or ``[n, 1]``; numeric columns as
+  ``FP16/FP32/FP64/INT*/UINT*``, boolean columns as ``BOOL`` (or integers), categorical
+  columns as ``BYTES`` (or integers);
+* one tensor (any name that is not a column) of shape ``[n, n_columns]`` in the contract's
+  column order, when no column is categorical.
+
+Image-like contracts take one tensor of shape ``[n, *sample_shape]``. A tensor whose shape,
+datatype or data disagree, or a datatype the column cannot hold, raises
+:class:`~mlrails.serve.payload.PayloadError` (answered 400). Everything the contract itself
+promises (ranges, categories, missing values) stays the guard's business, so one row gets the
+same verdict through ``/v1/predict`` and through ``/v2/.../infer``.
+
+The response's ``parameters`` hold the verdicts. OIP parameter values are scalars (string,
+number, boolean), so the per-row verdicts travel as one JSON-encoded string,
+``mlrails_verdicts``; the output tensor ``status`` repeats each row's code as ``INT32``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from mlrails._json import dumps, jsonable
+from mlrails.contract import InputContract
+from mlrails.contract.spec import FieldSpec
+from mlrails.guard.rails import Rails
+from mlrails.guard.verdict import Verdict
+from mlrails.serve.payload import PayloadError, PredictPayload
+
+#: integer datatypes and their ranges
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "INT8": (-(2**7), 2**7 - 1),
+    "INT16": (-(2**15), 2**15 - 1),
+    "INT32": (-(2**31), 2**31 - 1),
+    "INT64": (-(2**63), 2**63 - 1),
+    "UINT8": (0, 2**8 - 1),
+    "UINT16": (0, 2**16 - 1),
+    "UINT32": (0, 2**32 - 1),
+    "UINT64": (0, 2**64 - 1),
+}
+FLOATS = ("FP16", "FP32", "FP64")
+DATATYPES = ("BOOL", *INT_RANGES, *FLOATS, "BYTES")
+NUMERIC = (*INT_RANGES, *FLOATS)
+#: which datatypes a column of each contract kind accepts
+ACCEPTED: dict[str, tuple[str, ...]] = {
+    "numeric": NUMERIC,
+    "integer": NUMERIC,
+    "boolean": ("BOOL", *INT_RANGES),
+    "categorical": ("BYTES", *INT_RANGES),
+}
+#: the datatype advertised in the model metadata for each contract kind
+ADVERTISED = {"numeric": "FP64", "integer": "INT64", "boolean": "BOOL", "categorical": "BYTES"}
+_REQUEST_KEYS = {"id", "parameters", "inputs", "outputs"}
+_MAX_SHOWN = 8
+
+
+@dataclass(frozen=True)
+class InferPayload(PredictPayload):
+    """The rows of an inference request, plus what the OIP request asked for."""
+
+    id: str | None = None
+    explain: bool | None = None
+    outputs: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class _Tensor:
+    name: str
+    shape: list[int]
+    datatype: str
+    data: list[Any]  # flat, row-major
+
+
+# -- the request ---------------------------------------------------------------------------
+def parse_infer(body: Any, contract: InputContract, output_names: Sequence[str]) -> InferPayload:
+    """Rows of an OIP inference request (see module docstring); PayloadError if malformed."""
+    if not isinstance(body, dict):
+        raise PayloadError("the body must be a JSON object with 'inputs'")
+    unknown = sorted(set(body) - _REQUEST_KEYS)
+    if unknown:
+        raise PayloadError(f"unknown field(s) {unknown}; an inference request has {_keys()}")
+    req_id = body.get("id")
+    if req_id is not None and (not isinstance(req_id, str) or len(req_id) > 256):
+        raise PayloadError("'id' must be a string of at most 256 characters")
+    explain = _explain(body.get("parameters"))
+    outputs = _requested_outputs(body.get("outputs"), output_names)
+    raw_inputs = body.get("inputs")
+    if not isinstance(raw_inputs, list) or not raw_inputs:
+        raise PayloadError("'inputs' must be a non-empty array of tensors")
+    tensors = [_tensor(t, i) for i, t in enumerate(raw_inputs)]
+    names = [t.name for t in tensors]
+    dupes = sorted(n for n, c in Counter(names).items() if c > 1)
+    if dupes:
+        raise PayloadError(f"input(s) {dupes} sent more than once")
+    if contract.layout == "image":
+        rows = _image_rows(tensors, contract)
+    elif len(tensors) == 1 and tensors[0].name not in contract.columns:
+        rows = _matrix_rows(tensors[0], contract)
+    else:
+        rows = _column_rows(tensors, contract)
+    return InferPayload(rows, single=len(rows) == 1, id=req_id, explain=explain, outputs=outputs)
+
+
+def _keys() -> str:
+    return "'inputs' and optionally 'id', 'parameters', 'outputs'"
+
+
+def _explain(params: Any) -> bool | None:
+    if params is None:
+        return None
+    if not isinstance(params, dict):
+        raise PayloadError("'parameters' must be an object")
+    explain = params.get("explain")
+    if explain is not None and not isinstance(explain, bool):
+        raise PayloadError("parameter 'explain' must be true or false")
+    return explain
+
+
+def _requested_outputs(outputs: Any, known: Sequence[str]) -> tuple[str, ...] | None:
+    if outputs is None:
+        return None
+    if not isinstance(outputs, list):
+        raise PayloadError("'outputs' must be an array of {name}")
+    names = []
+    for i, o in enumerate(outputs):
+        if not isinstance(o, dict) or not isinstance(o.get("name"), str):
+            raise PayloadError(f"outputs[{i}] must be an object with a string 'name'")
+        if o["name"] not in known:
+            raise PayloadError(f"unknown output {o['name']!r}; this model has {list(known)}")
+        names.append(o["name"])
+    return tuple(names)
+
+
+def _tensor(t: Any, i: int) -> _Tensor:
+    where = f"inputs[{i}]"
+    if not isinstance(t, dict):
+        raise PayloadError(f"{where} must be a tensor object {{name, shape, datatype, data}}")
+    name = t.get("name")
+    if not isinstance(name, str) or not name:
+        raise PayloadError(f"{where} needs a 'name' (string)")
+    where = f"input {name!r}"
+    shape = t.get("shape")
+    if (
+        not isinstance(shape, list)
+        or not shape
+        or not all(type(d) is int and d >= 0 for d in shape)
+    ):
+        raise PayloadError(f"{where}: 'shape' must be a non-empty array of non-negative integers")
+    datatype = t.get("datatype")
+    if datatype not in DATATYPES:
+        raise PayloadError(f"{where}: unknown datatype {datatype!r}; one of {list(DATATYPES)}")
+    if "data" not in t:
+        raise PayloadError(f"{where} has no 'data'")
+    data = _flatten(t["data"], where)
+    size = math.prod(shape)
+    if len(data) != size:
+        raise PayloadError(
+            f"{where}: shape {shape} holds {size} element(s), 'data' has {len(data)}"
+        )
+    for j, v in enumerate(data):
+        problem = _element_problem(datatype, v)
+        if problem:
+            raise PayloadError(f"{where} is {datatype} but element {j} {problem}")
+    return _Tensor(name, shape, datatype, data)
+
+
+def _flatten(data: Any, where: str) -> list[Any]:
+    if not isinstance(data, list):
+        raise PayloadError(f"{where}: 'data' must be an array (flat or nested, row-major)")
+    if not any(isinstance(v, list) for v in data):
+        return data
+    out: list[Any] = []
+    stack: list[Any] = [iter(data)]
+    while stack:  # iterative: nesting depth is the client's choice, not the call stack's
+        for v in stack[-1]:
+            if isinstance(v, list):
+                stack.append(iter(v))
+                break
+            out.append(v)
+        else:
+            stack.pop()
+    return out
+
+
+def _element_problem(datatype: str, v: Any) -> str | None:
+    """Why ``v`` is not an element of ``datatype`` (None when it is)."""
+    if datatype == "BYTES":
+        return None if isinstance(v, str) else f"is {_kind(v)}, not a string"
+    if datatype == "BOOL":
+        return None if isinstance(v, bool) else f"is {_kind(v)}, not true/false"
+    if datatype in FLOATS:
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool)
+        return None if ok else f"is {_kind(v)}, not a number"
+    if type(v) is not int:
+        return f"is {_kind(v)}, not an integer"
+    lo, hi = INT_RANGES[datatype]
+    return None if lo <= v <= hi else f"({v}) is outside [{lo}, {hi}]"
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, (int, float)):
+        return f"a number ({v!r})"
+    if isinstance(v, str):
+        return f"a string ({v[:20]!r})"
+    return "an object"
+
+
+def _matrix_rows(t: _Tensor, contract: InputContract) -> list[dict[str, Any]]:
+    cols = contract.columns
+    where = f"input {t.name!r}"
+    categorical = [f.name for f in contract.fields if f.kind == "categorical"]
+    if categorical:
+        raise PayloadError(
+            f"{where} is not a column of the contract, and one tensor for all columns needs "
+            f"numeric columns; {_shown(categorical)} are categorical: send one tensor per "
+            "column (BYTES for categorical ones)"
+        )
+    if t.datatype not in (*NUMERIC, "BOOL"):
+        raise PayloadError(f"{where} is {t.datatype}; one tensor for all columns must be numeric")
+    if len(t.shape) != 2 or t.shape[1] != len(cols):
+        raise PayloadError(
+            f"{where} has shape {t.shape}; expected [n, {len(cols)}] (the contract's "
+            f"{len(cols)} columns in order: {_shown(cols)}), or one tensor per column"
+        )
+    k = len(cols)
+    return [dict(zip(cols, t.data[i * k : (i + 1) * k], strict=True)) for i in range(t.shape[0])]
+
+
+def _column_rows(tensors: list[_Tensor], contract: InputContract) -> list[dict[str, Any]]:
+    fields: dict[str, FieldSpec] = {f.name: f for f in contract.fields}
+    unknown = [t.name for t in tensors if t.name not in fields]
+    if unknown and not contract.allow_extra_columns:
+        raise PayloadError(
+            f"unknown input(s) {_shown(unknown)}; the inputs are the contract's columns "
+            f"({_shown(contract.columns)}), or one tensor of shape [n, {len(fields)}]"
+        )
+    lengths = set()
+    for t in tensors:
+        where = f"input {t.name!r}"
+        if len(t.shape) > 2 or (len(t.shape) == 2 and t.shape[1] != 1):
+            raise PayloadError(f"{where} has shape {t.shape}; a column is [n] or [n, 1]")
+        spec = fields.get(t.name)
+        if spec is not None and t.datatype not in ACCEPTED[spec.kind]:
+            raise PayloadError(
+                f"{where} is {t.datatype}, but column {t.name!r} is {spec.kind}: send "
+                f"{ADVERTISED[spec.kind]} (accepted: {', '.join(ACCEPTED[spec.kind])})"
+            )
+        lengths.add(t.shape[0])
+    if len(lengths) != 1:
+        raise PayloadError(f"the inputs have different lengths {sorted(lengths)}")
+    n = lengths.pop()
+    names = [t.name for t in tensors]
+    columns = [t.data for t in tensors]
+    return [{c: col[i] for c, col in zip(names, columns, strict=True)} for i in range(n)]
+
+
+def _image_rows(tensors: list[_Tensor], contract: InputContract) -> list[Any]:
+    assert contract.image is not None
+    sample = list(contract.image.shape)
+    if len(tensors) != 1:
+        raise PayloadError(f"send one tensor of shape [n, {', '.join(map(str, sample))}]")
+    t = tensors[0]
+    if t.shape[1:] != sample:
+        raise PayloadError(
+            f"input {t.name!r} has shape {t.shape}; expected [n, {', '.join(map(str, sample))}]"
+        )
+    if t.datatype not in NUMERIC:
+        raise PayloadError(f"input {t.name!r} is {t.datatype}; an image tensor is numeric")
+    arr = np.asarray(t.data, dtype=np.float64).reshape(t.shape)
+    return [a.tolist() for a in arr]
+
+
+def _shown(names: Sequence[str]) -> str:
+    extra = f" ... ({len(names)} in all)" if len(names) > _MAX_SHOWN else ""
+    return str(list(names[:_MAX_SHOWN]))[:-1] + extra + "]"
+
+
+# -- the model's tensors -------------------------------------------------------------------
+def input_tensors(contract: InputContract) -> list[dict[str, Any]]:
+    """The metadata of the inputs: one tensor per column (or the image tensor)."""
+    if contract.layout == "image" and contract.image is not None:
+        return [{"name": "input", "datatype": "FP64", "shape": [-1, *contract.image.shape]}]
+    return [
+        {"name": f.name, "datatype": ADVERTISED[f.kind], "shape": [-1]} for f in contract.fields
+    ]
+
+
+def classes(rails: Rails) -> list[Any] | None:
+    """The class labels (classification), in the order of the probabilities."""
+    labels = rails.adapter.classes_ if rails.adapter is not None else None
+    if labels is None:
+        labels = rails.manifest.get("classes")
+    return None if labels is None else [jsonable(c) for c in np.asarray(labels).tolist()]
+
+
+def prediction_datatype(rails: Rails) -> str:
+    labels = classes(rails)
+    if rails.task != "classification" or labels is None:
+        return "FP64"
+    if all(isinstance(c, bool) for c in labels):
+        return "BOOL"
+    if all(isinstance(c, int) and not isinstance(c, bool) for c in labels):
+        return "INT64"
+    if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in labels):
+        return "FP64"
+    return "BYTES"
+
+
+def output_tensors(rails: Rails) -> list[dict[str, Any]]:
+    """The metadata of the outputs: ``predict``, ``probabilities`` (classification), ``status``."""
+    out = [{"name": "predict", "datatype": prediction_datatype(rails), "shape": [-1]}]
+    labels = classes(rails)
+    if rails.task == "classification" and labels is not None:
+        out.append({"name": "probabilities", "datatype": "FP64", "shape": [-1, len(labels)]})
+    out.append({"name": "status", "datatype": "INT32", "shape": [-1]})
+    return out
+
+
+# -- the response --------------------------------------------------------------------------
+def verdict_parameters(
+    status: int, trace_id: str, artifact_hash: str, verdicts: Sequence[Verdict]
+) -> dict[str, Any]:
+    """The response ``parameters``: the summary as scalars, the per-row verdicts as JSON."""
+    counts = Counter(str(v.status) for v in verdicts)
+    rows = [
+        {
+            "row": v.row,
+            "status": v.status,
+            "problem": v.problem,
+            "title": v.title,
+            "detail": v.detail,
+        }
+        for v in verdicts
+    ]
+    return {
+        "mlrails_status": status,
+        "mlrails_trace_id": trace_id,
+        "mlrails_artifact_hash": artifact_hash,
+        "mlrails_status_counts": dumps(dict(sorted(counts.items()))),
+        "mlrails_verdicts": dumps(rows),
+    }
+
+
+def outputs_of(
+    rails: Rails, verdicts: Sequence[Verdict], wanted: tuple[str, ...] | None
+) -> list[dict[str, Any]]:
+    """The output tensors for these verdicts (one per row); rows the guard answered without a
+    prediction hold ``null`` in ``predict`` and ``probabilities``: ``status`` says why."""
+    n = len(verdicts)
+    out: list[dict[str, Any]] = []
+    for meta in output_tensors(rails):
+        name = meta["name"]
+        if wanted is not None and name not in wanted:
+            continue
+        if name == "predict":
+            data: list[Any] = [jsonable(v.prediction) for v in verdicts]
+            shape = [n]
+        elif name == "probabilities":
+            keys = [str(c) for c in classes(rails) or []]
+            data = []
+            for v in verdicts:
+                p = v.probabilities or {}
+                data.extend(jsonable(p.get(k)) for k in keys)
+            shape = [n, len(keys)]
+        else:
+            data = [v.status for v in verdicts]
+            shape = [n]
+        out.append({"name": name, "datatype": meta["datatype"], "shape": shape, "data": data})
+    return out
+
+
+# -- documents (responses, and the OpenAPI schemas) ----------------------------------------
+class OipMetadataTensor(BaseModel):
+    name: str
+    datatype: str
+    shape: list[int]
+
+
+class OipServerMetadata(BaseModel):
+    """``GET /v2``."""
+
+    name: str
+    version: str
+    extensions: list[str]
+
+
+class OipModelMetadata(BaseModel):
+    """``GET /v2/models/{name}``: the inputs derive from the input contract."""
+
+    name: str
+    versions: list[str]
+    platform: str
+    inputs: list[OipMetadataTensor]
+    outputs: list[OipMetadataTensor]
+    parameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class OipLive(BaseModel):
+    live: bool
+
+
+class OipReady(BaseModel):
+    ready: bool
+
+
+class OipModelReady(BaseModel):
+    name: str
+    ready: bool
+
+
+class OipRequestTensor(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str = Field(json_schema_extra={"enum": list(DATATYPES)})
+    parameters: dict[str, Any] | None = None
+    data: list[Any] = Field(description="row-major, flat or nested")
+
+
+class OipRequestOutput(BaseModel):
+    name: str
+    parameters: dict[str, Any] | None = None
+
+
+class OipInferenceRequest(BaseModel):
+    """The body of ``POST /v2/models/{name}/infer``; ``parameters.explain`` (boolean)
+    attaches SHAP explanations in the decision log."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None
+    parameters: dict[str, Any] | None = None
+    inputs: list[OipRequestTensor]
+    outputs: list[OipRequestOutput] | None = None
+
+
+class OipResponseTensor(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    parameters: dict[str, Any] | None = None
+    data: list[Any]
+
+
+class OipInferenceResponse(BaseModel):
+    """An inference answer; a non-200 answer is a problem document that also has these
+    members (and ``error``)."""
+
+    model_name: str
+    model_version: str | None = None
+    id: str
+    parameters: dict[str, str | int | float | bool] = Field(
+        description="mlrails_status, mlrails_trace_id, mlrails_artifact_hash, "
+        "mlrails_status_counts (JSON), mlrails_verdicts (JSON: row, status, problem, title, "
+        "detail per row)"
+    )
+    outputs: list[OipResponseTensor]
+
+
+OIP_MODELS: tuple[type[BaseModel], ...] = (
+    OipServerMetadata,
+    OipModelMetadata,
+    OipLive,
+    OipReady,
+    OipModelReady,
+    OipInferenceRequest,
+    OipInferenceResponse,
+)

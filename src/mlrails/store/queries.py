@@ -1,0 +1,54 @@
+"""Read-side summaries of the decision log for dashboards (the web UI at ``/ui``).
+
+Both queries stay within a time window: the status mix is one ``GROUP BY`` over the rows of
+the window (found through the ``time`` index), the recent decisions a newest-first scan on
+the primary key that stops after ``limit`` matches or at the window's start. Their cost grows
+with the traffic in the window, not with the size of the log.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from mlrails.store.database import Store, _decision_record, _utc
+from mlrails.store.records import DecisionRecord
+from mlrails.store.tables import decisions
+
+
+def status_counts(store: Store, *, since: datetime | None = None) -> dict[int, int]:
+    """How many decisions (rows, not requests) were logged per status code at or after
+    ``since`` (all of them without it), ordered by code."""
+    stmt = select(decisions.c.status, func.count()).group_by(decisions.c.status)
+    if since is not None:
+        stmt = stmt.where(decisions.c.time >= _utc(since))
+
+    def q() -> dict[int, int]:
+        with store.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        return {int(status): int(n) for status, n in sorted(rows)}
+
+    return store._guarded(q)  # StoreUnavailable on failure
+
+
+def recent_decisions(
+    store: Store,
+    *,
+    limit: int = 20,
+    since: datetime | None = None,
+    exclude_status: int | None = None,
+) -> list[DecisionRecord]:
+    """The ``limit`` most recently logged decisions, newest first, optionally at or after
+    ``since`` and without those of status ``exclude_status`` (e.g. 200)."""
+    stmt = select(decisions).order_by(decisions.c.id.desc()).limit(max(0, int(limit)))
+    if since is not None:
+        stmt = stmt.where(decisions.c.time >= _utc(since))
+    if exclude_status is not None:
+        stmt = stmt.where(decisions.c.status != exclude_status)
+
+    def q() -> list[DecisionRecord]:
+        with store.engine.connect() as conn:
+            return [_decision_record(m) for m in conn.execute(stmt).mappings()]
+
+    return store._guarded(q)  # StoreUnavailable on failure
