@@ -29,3 +29,14 @@ class DataError(MlrailsError):
 
 class NotFittedError(MlrailsError):
     """A component was used before ``fit``."""
+
+
+class ModelUnavailable(MlrailsError):
+    """The model could not be reached or answered garbage (a remote model behind
+    ``--upstream``): no fault of the rows, so the guard does not retry row by row and the
+    service answers 502 (``timeout=False``) or 504 (``timeout=True``) for the whole call."""
+
+    def __init__(self, detail: str, *, timeout: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.timeout = timeout

@@ -16,6 +16,7 @@ def test_default_table_is_designs_table() -> None:
         "out_of_distribution": 422,
         "rate_limited": 429,
         "model_error": 500,
+        "upstream_error": 502,  # proxy mode (the service issue): the upstream model failed
         "unavailable": 503,
         "timeout": 504,
     }

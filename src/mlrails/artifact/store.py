@@ -37,7 +37,7 @@ from mlrails._state import State, flatten_states, unflatten_states
 from mlrails.contract import InputContract
 from mlrails.detectors import detector_from_state
 from mlrails.detectors.threshold import Threshold
-from mlrails.errors import ArtifactError, MlrailsError
+from mlrails.errors import ArtifactError, MlrailsError, ModelUnavailable
 from mlrails.guard.policy import Policy
 
 if TYPE_CHECKING:
@@ -235,6 +235,11 @@ def load_artifact(
         expected = states["probe"].array("output")
         try:
             probe_out = _model_output(rails, background)
+        except ModelUnavailable as exc:  # an upstream that cannot answer: say so, not "wrong model"
+            raise ModelUnavailable(
+                f"{p}: cannot check the model on the artifact's probe rows: {exc.detail}",
+                timeout=exc.timeout,
+            ) from None
         except Exception as exc:
             raise ArtifactError(
                 f"{p}: the model given fails on the artifact's probe rows "

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import rich.markup
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -41,7 +42,9 @@ err_console = Console(stderr=True)
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(
+        f"[bold red]error:[/] {rich.markup.escape(message)}", highlight=False, soft_wrap=True
+    )
     raise typer.Exit(code)
 
 
@@ -293,6 +296,26 @@ class Switch(StrEnum):
     off = "off"
 
 
+class LogModeOption(StrEnum):
+    """When ``mlrails serve`` answers relative to committing the decision."""
+
+    sync = "sync"
+    async_ = "async"
+
+
+def _pydantic_message(exc: ValueError) -> str:
+    """The last line of a pydantic validation error (what is wrong), else the message."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+class UpstreamProtocol(StrEnum):
+    """How ``mlrails serve --upstream`` talks to the model served elsewhere."""
+
+    oip = "oip"
+    json = "json"
+
+
 class LogFormat(StrEnum):
     """Formats of ``mlrails log export``."""
 
@@ -363,14 +386,66 @@ def serve(
     ] = "mlrails",
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     trust: Annotated[bool, typer.Option("--trust", help="See `mlrails fit --help`.")] = False,
+    upstream: Annotated[
+        str | None,
+        typer.Option(help="Proxy mode: guard the model served at this http(s) URL (no --model)."),
+    ] = None,
+    upstream_protocol: Annotated[
+        UpstreamProtocol, typer.Option(help="oip (Open Inference Protocol v2) or json.")
+    ] = UpstreamProtocol.oip,
+    upstream_model: Annotated[
+        str | None,
+        typer.Option(help="OIP model name (default: the URL's last path segment, or 'model')."),
+    ] = None,
+    upstream_timeout: Annotated[
+        float, typer.Option(help="Time limit of each upstream call phase in seconds (504).")
+    ] = 5.0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Worker processes sharing the port and the decision log (rate limits are "
+            "per worker)."
+        ),
+    ] = 1,
+    batch_max_rows: Annotated[
+        int,
+        typer.Option(help="Micro-batching: most rows of concurrent requests per guard call."),
+    ] = 64,
+    batch_max_wait_ms: Annotated[
+        float,
+        typer.Option(
+            help="Micro-batching: how long a batch may wait for requests already arriving "
+            "(a lone request never waits; 0: never wait)."
+        ),
+    ] = 2.0,
+    log_mode: Annotated[
+        LogModeOption,
+        typer.Option(
+            help="sync: answer only once the decision is committed (nothing answered is ever "
+            "lost); async: answer first, commit within milliseconds (a crash loses at most "
+            "--log-max-pending records)."
+        ),
+    ] = LogModeOption.sync,
+    log_max_pending: Annotated[
+        int, typer.Option(help="async log: most records waiting for their commit.")
+    ] = 10_000,
 ) -> None:
-    """Serve the guard over HTTP: POST /v1/predict, GET /v1/contract, /metrics ..."""
-    import mlrails
-    from mlrails.models import load_model
+    """Serve the guard over HTTP: POST /v1/predict, GET /v1/contract, /metrics, /ui ...
 
+    Every decision is committed to the decision log (--store: a SQLite file or a
+    postgresql:// URL) before it is answered. Concurrent requests are checked together in
+    micro-batches, so a guarded server outruns one that calls the model once per request.
+
+    Examples:
+
+      mlrails keys create --name app --store decisions.db
+      mlrails serve rails/ --store decisions.db --port 8000
+      mlrails serve rails/ --store postgresql://mlrails:pw@db/mlrails --workers 4
+      mlrails serve rails/ --upstream http://models:8080 --upstream-model cancer
+    """
     try:
-        from mlrails.serve.app import create_app
-        from mlrails.serve.server import run_server
+        from mlrails.serve.launch import ServeSpec, load_rails, run_workers
+        from mlrails.serve.server import bind_socket, run_server
         from mlrails.serve.settings import ServeSettings
     except ModuleNotFoundError as exc:
         _fail(f"mlrails serve needs the serve extra: pip install 'mlrails[serve]' ({exc.name})")
@@ -386,12 +461,27 @@ def serve(
             ui=ui is Switch.on,
             model_name=model_name,
             log_level=log_level,
+            batch_max_rows=batch_max_rows,
+            batch_max_wait_ms=batch_max_wait_ms,
+            log_mode=log_mode.value,
+            log_max_pending=log_max_pending,
+        )
+        spec = ServeSpec(
+            artifact=artifact,
+            store=store,
+            settings=settings,
+            model_file=model_file,
+            trust=trust,
+            upstream=upstream,
+            upstream_protocol=upstream_protocol.value,
+            upstream_model=upstream_model,
+            upstream_timeout_s=upstream_timeout,
+            workers=workers,
         )
     except ValueError as exc:
-        _fail(f"invalid option: {str(exc).splitlines()[-1].strip()}")
+        _fail(f"invalid option: {_pydantic_message(exc)}")
     try:
-        model = load_model(model_file, trust=trust) if model_file is not None else None
-        rails = mlrails.load(artifact, model=model, trust=trust)
+        rails = load_rails(spec)
     except MlrailsError as exc:
         _fail(str(exc))
     log_store = _open_store(store, create=True)
@@ -399,18 +489,29 @@ def serve(
 
     shown = display_url(store)
     try:
+        sock = bind_socket(host, port)
         if settings.auth and not any(k.active for k in log_store.list_keys()):
             err_console.print(
                 "[yellow]warning:[/] no active API key in the store: every request will get "
                 f"401; create one with `mlrails keys create --name NAME --store {shown}`",
                 highlight=False,
             )
+        bound = int(sock.getsockname()[1])
+        mode = f"{workers} workers, " if workers > 1 else ""
         err_console.print(
-            f"serving artifact {rails.artifact_hash[:16]} on http://{host}:{port} "
-            f"(auth {auth.value}, decision log {shown})",
+            f"serving artifact {rails.artifact_hash[:16]} on http://{host}:{bound} "
+            f"({mode}auth {auth.value}, decision log {shown}, log {log_mode.value})",
             highlight=False,
         )
-        run_server(create_app(rails, log_store, settings), host, port, log_level=log_level)
+        if workers > 1:
+            log_store.close()  # each worker loads the rails and opens the store itself
+            del rails
+            run_workers(spec, sock)
+        else:
+            from mlrails.serve.app import create_app
+
+            app_ = create_app(rails, log_store, settings)
+            run_server(app_, host, port, log_level=log_level, sock=sock)
     except MlrailsError as exc:
         _fail(str(exc))
     finally:

@@ -4,6 +4,8 @@
 calibrator, conformal predictor, low-confidence threshold, explanation background) and runs
 them in DESIGN.md's order on a whole batch at once, then composes one :class:`Verdict` per row.
 ``check`` never raises for bad rows: they get 400 verdicts; a model that raises gets 500.
+A :class:`~mlrails.errors.ModelUnavailable` (an upstream model that cannot answer) is no
+fault of the rows: it propagates out of ``check`` for the caller to fail the whole call.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from mlrails.contract import InputContract, ValidationResult, Violation, validat
 from mlrails.contract.validate import EMPTY_BATCH, contract_columns, validate_fast
 from mlrails.detectors.base import BaseDetector
 from mlrails.detectors.threshold import Threshold
+from mlrails.errors import ModelUnavailable
 from mlrails.guard.policy import Policy
 from mlrails.guard.verdict import Confidence, SafeguardResult, Verdict
 from mlrails.models.base import ModelAdapter
@@ -255,9 +258,10 @@ class Rails:
         Per-call overhead dominates small batches (a scikit-learn pipeline spends most of a
         single-row call validating its input), so the guard feeds the model once. Returns
         ``None`` — and the caller falls back to separate calls — when label instability is
-        off, or the model raises or returns anything but finite probabilities. ``Mr`` (the
-        rows as a float matrix, if known) is perturbed instead of the table when that gives
-        the same numbers; the copies then become a table exactly as the detector builds one.
+        off, or the model raises (a :class:`ModelUnavailable` propagates instead) or returns
+        anything but finite probabilities. ``Mr`` (the rows as a float matrix, if known) is
+        perturbed instead of the table when that gives the same numbers; the copies then
+        become a table exactly as the detector builds one.
         """
         if (
             self.task != "classification"
@@ -285,6 +289,8 @@ class Rails:
             else:
                 both = np.concatenate([np.asarray(Xr), np.asarray(noisy)])
             out = np.asarray(self.adapter.predict_proba(both), dtype=np.float64)
+        except ModelUnavailable:
+            raise
         except Exception:
             return None
         if out.ndim != 2 or out.shape[0] != len(both) or not np.isfinite(out).all():
@@ -304,6 +310,8 @@ class Rails:
         t0 = time.perf_counter()
         try:
             scores = det.score_samples(Xg, **kwargs)
+        except ModelUnavailable:
+            raise
         except Exception as exc:  # a failing safeguard must not pass silently
             for i in good:
                 ev.safeguard_error[i] = f"safeguard {name} failed: {type(exc).__name__}"
@@ -483,6 +491,8 @@ class Rails:
             expl = self.explainer().explain(
                 Xe, predicted_idx=pred_idx, top_k=self.policy.explanation.top_k
             )
+        except ModelUnavailable:
+            raise
         except Exception as exc:  # explanations are evidence, never a reason to fail a verdict
             for i in rows:
                 verdicts[i].safeguards.append(
@@ -528,7 +538,9 @@ def _take(data: Any, idx: NDArray[np.intp]) -> Any:
 
 
 def _call_model(adapter: ModelAdapter, X: Any) -> tuple[NDArray[np.bool_], Any, dict[int, str]]:
-    """Call the model on the batch; on failure, row by row to isolate the failing rows."""
+    """Call the model on the batch; on failure, row by row to isolate the failing rows.
+
+    A :class:`ModelUnavailable` is re-raised as is (the rows are not to blame)."""
     fn: Callable[[Any], NDArray[np.float64]] = (
         adapter.predict_proba if adapter.task == "classification" else adapter.predict_values
     )
@@ -542,6 +554,8 @@ def _call_model(adapter: ModelAdapter, X: Any) -> tuple[NDArray[np.bool_], Any, 
         )
         errs = {int(j): "model returned a non-finite output" for j in np.flatnonzero(~finite)}
         return finite, out, errs
+    except ModelUnavailable:
+        raise  # no fault of the rows: retrying them one by one would only multiply the wait
     except Exception:
         pass
     ok = np.zeros(n, dtype=bool)
@@ -556,6 +570,8 @@ def _call_model(adapter: ModelAdapter, X: Any) -> tuple[NDArray[np.bool_], Any, 
             rows.append(r[0])
             width = r.shape[1:] if width is None else width
             ok[j] = True
+        except ModelUnavailable:
+            raise
         except Exception as exc:
             errs[j] = f"the model raised {type(exc).__name__}"
             rows.append(None)

@@ -8,6 +8,7 @@ from mlrails.models.base import ModelAdapter, ModelInfo, Task
 from mlrails.models.callable import CallableAdapter, check_probabilities
 from mlrails.models.loading import as_adapter, load_model
 from mlrails.models.onnx import OnnxAdapter
+from mlrails.models.remote import RemoteModel
 from mlrails.models.sklearn import SklearnAdapter
 from mlrails.models.torch import TorchAdapter
 
@@ -16,6 +17,7 @@ __all__ = [
     "ModelAdapter",
     "ModelInfo",
     "OnnxAdapter",
+    "RemoteModel",
     "SklearnAdapter",
     "Task",
     "TorchAdapter",

@@ -19,6 +19,7 @@ class Outcome(StrEnum):
     OUT_OF_DISTRIBUTION = "out_of_distribution"
     RATE_LIMITED = "rate_limited"
     MODEL_ERROR = "model_error"
+    UPSTREAM_ERROR = "upstream_error"
     UNAVAILABLE = "unavailable"
     TIMEOUT = "timeout"
 
@@ -33,6 +34,7 @@ DEFAULT_CODES: dict[Outcome, int] = {
     Outcome.OUT_OF_DISTRIBUTION: 422,
     Outcome.RATE_LIMITED: 429,
     Outcome.MODEL_ERROR: 500,
+    Outcome.UPSTREAM_ERROR: 502,
     Outcome.UNAVAILABLE: 503,
     Outcome.TIMEOUT: 504,
 }
@@ -52,6 +54,7 @@ class StatusTable(BaseModel):
     out_of_distribution: int = Field(422, ge=100, le=599)
     rate_limited: int = Field(429, ge=100, le=599)
     model_error: int = Field(500, ge=100, le=599)
+    upstream_error: int = Field(502, ge=100, le=599)
     unavailable: int = Field(503, ge=100, le=599)
     timeout: int = Field(504, ge=100, le=599)
 

@@ -1,10 +1,12 @@
 """The HTTP service: ``create_app(rails, store, settings)`` returns a FastAPI app.
 
 Request path of ``POST /v1/predict``: authenticate (401) → rate limit (429) → read the body
-within its size limit (413) → parse JSON and its shape (400) → batch size (413) → run the
-guard in a worker thread under the model time limit (504) → commit the decision records in
-one transaction (503 if the store cannot) → answer. A response is sent only after its
-records are committed, so no answered request is missing from the log.
+within its size limit (413) → parse JSON and its shape (400) → batch size (413) → queue the
+rows for the micro-batcher, which checks concurrent requests' rows in one guard call in a
+worker thread, under the model time limit (504; 502/504 for an upstream model) → queue the
+decision records for the group commit (503 if the store cannot commit them) → answer. With
+the default ``sync`` log a response is sent only after its records are committed, so no
+answered request is missing from the log.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,14 +34,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mlrails import __version__
 from mlrails._json import loads
 from mlrails.contract import to_json_schema
+from mlrails.errors import ModelUnavailable
 from mlrails.guard.rails import Rails
 from mlrails.guard.verdict import Verdict
 from mlrails.protocol import PROBLEM_MEDIA_TYPE
 from mlrails.protocol import problem as guard_problems
 from mlrails.serve import problems
+from mlrails.serve.batching import MicroBatcher
 from mlrails.serve.decisions import RequestContext, request_record, verdict_records
 from mlrails.serve.dialect import Dialect
 from mlrails.serve.keys import KeyRing
+from mlrails.serve.logwriter import DecisionLog
 from mlrails.serve.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mlrails.serve.metrics import ServeMetrics
 from mlrails.serve.oip_routes import install_oip
@@ -74,9 +79,16 @@ class Caller:
     bucket: str
 
 
-def create_app(rails: Rails, store: Store, settings: ServeSettings | None = None) -> FastAPI:
-    """The ASGI app serving ``rails``, logging to ``store`` (which the caller owns)."""
-    service = _Service(rails, store, settings or ServeSettings())
+def create_app(
+    rails: Rails,
+    store: Store,
+    settings: ServeSettings | None = None,
+    *,
+    owns_store: bool = False,
+) -> FastAPI:
+    """The ASGI app serving ``rails``, logging to ``store`` (closed when the app stops if
+    ``owns_store``, else the caller's to close)."""
+    service = _Service(rails, store, settings or ServeSettings(), owns_store)
     app = FastAPI(
         title="mlrails",
         version=__version__,
@@ -117,9 +129,12 @@ def create_app(rails: Rails, store: Store, settings: ServeSettings | None = None
 class _Service:
     """The app's state and the logic behind its endpoints."""
 
-    def __init__(self, rails: Rails, store: Store, settings: ServeSettings) -> None:
+    def __init__(
+        self, rails: Rails, store: Store, settings: ServeSettings, owns_store: bool = False
+    ) -> None:
         self.rails = rails
         self.store = store
+        self.owns_store = owns_store
         self.settings = settings
         self.codes = rails.policy.status_codes
         self.keys = KeyRing(store)
@@ -129,14 +144,39 @@ class _Service:
             if settings.rate_limit_rps is None
             else RateLimiter(settings.rate_limit_rps, settings.rate_limit_burst)
         )
-        self.check_limiter: anyio.CapacityLimiter | None = None
         self.store_limiter: anyio.CapacityLimiter | None = None
+        self.batcher: MicroBatcher | None = None
+        self.log: DecisionLog | None = None
 
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
-        self.check_limiter = anyio.CapacityLimiter(self.settings.max_concurrent_checks)
-        self.store_limiter = anyio.CapacityLimiter(max(4, self.settings.max_concurrent_checks))
-        yield
+        s = self.settings
+        self.store_limiter = anyio.CapacityLimiter(max(4, s.max_concurrent_checks))
+        self.batcher = MicroBatcher(
+            self._check,
+            max_rows=s.batch_max_rows,
+            max_wait_s=s.batch_max_wait_ms / 1000.0,
+            concurrency=s.max_concurrent_checks,
+            timeout_s=s.model_timeout_s,
+            on_batch=self.metrics.observe_batch,
+        )
+        self.log = DecisionLog(
+            self.store,
+            mode=s.log_mode,
+            max_pending=s.log_max_pending,
+            on_commit=self.metrics.observe_commit,
+            on_lost=self.metrics.log_lost.inc,
+        )
+        self.batcher.start()
+        self.log.start()
+        try:
+            yield
+        finally:
+            # uvicorn has drained the in-flight requests; finish what is still queued
+            await self.batcher.close()
+            await self.log.close()
+            if self.owns_store:
+                self.store.close()
 
     # -- authentication and rate limiting ------------------------------------------------
     async def authorize(self, request: Request) -> Caller:
@@ -210,6 +250,20 @@ class _Service:
             raise dialect.refusal(err) from None
 
     async def _run(self, request: Request, caller: Caller, dialect: Dialect) -> Response:
+        batcher = self.batcher
+        if batcher is None:
+            raise RuntimeError("the app is used without its lifespan (use a real server)")
+        with batcher.arriving() as arrival:
+            return await self._run_arriving(request, caller, dialect, batcher, arrival.done)
+
+    async def _run_arriving(
+        self,
+        request: Request,
+        caller: Caller,
+        dialect: Dialect,
+        batcher: MicroBatcher,
+        submitted: Callable[[], None],
+    ) -> Response:
         t0 = time.perf_counter()
         ctx = RequestContext(
             trace_id=_trace_id(request),
@@ -244,20 +298,23 @@ class _Service:
                 f"{len(payload)} rows; at most {self.settings.max_batch_rows} per request",
             )
             return await self._refuse(ctx, dialect.refusal(refusal), None, t0)
+        submitted()
         try:
             with anyio.fail_after(self.settings.model_timeout_s):
-                verdicts = await anyio.to_thread.run_sync(
-                    self._check,
-                    payload,
-                    dialect.explain,
-                    abandon_on_cancel=True,
-                    limiter=self.check_limiter,
-                )
+                verdicts = await batcher.submit(payload, dialect.explain)
         except TimeoutError:
             refusal = ServeError(
                 problems.TIMEOUT,
                 self.codes.timeout,
                 f"the guard did not answer within {self.settings.model_timeout_s:g} s",
+            )
+            return await self._refuse(ctx, dialect.refusal(refusal), payload.rows, t0)
+        except ModelUnavailable as exc:
+            log.warning("upstream model failed on request %s: %s", ctx.trace_id, exc.detail)
+            refusal = ServeError(
+                problems.TIMEOUT if exc.timeout else problems.BAD_GATEWAY,
+                self.codes.timeout if exc.timeout else self.codes.upstream_error,
+                exc.detail,
             )
             return await self._refuse(ctx, dialect.refusal(refusal), payload.rows, t0)
         except Exception:
@@ -306,12 +363,9 @@ class _Service:
     ) -> None:
         """Write the records (one transaction) before anything is answered; 503 otherwise."""
 
-        def write() -> None:
-            self.store.write_decisions(records)
-            self.metrics.observe_verdicts(verdicts)
-
         try:
-            await anyio.to_thread.run_sync(write, limiter=self.store_limiter)
+            await self._log().write(records)
+            self.metrics.observe_verdicts(verdicts)
         except StoreUnavailable as exc:
             log.error("decision log write failed for %s: %s", ctx.trace_id, exc)
             raise self._unavailable(
@@ -326,12 +380,9 @@ class _Service:
         doc = err.document()
         record = request_record(ctx, err.status, doc, body, (time.perf_counter() - t0) * 1e3)
 
-        def write() -> None:
-            self.store.write_decisions([record])
-            self.metrics.verdicts.labels(str(err.status), err.kind.uri).inc()
-
         try:
-            await anyio.to_thread.run_sync(write, limiter=self.store_limiter)
+            await self._log().write([record])
+            self.metrics.verdicts.labels(str(err.status), err.kind.uri).inc()
         except StoreUnavailable:
             raise self._unavailable(
                 "the decision log cannot record this request; nothing was answered",
@@ -339,6 +390,11 @@ class _Service:
             ) from None
         err.headers["X-Trace-Id"] = ctx.trace_id
         return err.response()
+
+    def _log(self) -> DecisionLog:
+        if self.log is None:
+            raise StoreUnavailable("the decision log is not running")
+        return self.log
 
     def _answer(
         self,
@@ -392,6 +448,9 @@ class _Service:
     # -- the other endpoints --------------------------------------------------------------
     async def readiness(self) -> Response:
         model = self.rails.adapter is not None
+        ping = getattr(self.rails.adapter, "ping", None)
+        if model and callable(ping):  # a remote model (proxy mode) must answer too
+            model = bool(await anyio.to_thread.run_sync(ping, limiter=self.store_limiter))
         store = await anyio.to_thread.run_sync(self.store.ping, limiter=self.store_limiter)
         doc = Readiness(
             status="ready" if model and store else "not ready",
@@ -471,7 +530,7 @@ def _add_routes(app: FastAPI, service: _Service) -> None:
         "/v1/contract",
         summary="The input contract as JSON Schema",
         response_class=Response,
-        responses=responses(authenticated_get_answers(rails, "InputRow")),
+        responses=responses(authenticated_get_answers(rails, "ContractSchema")),
     )
     async def contract(caller: AuthorizedCaller) -> Response:
         """JSON Schema (draft 2020-12) of one input row."""

@@ -8,7 +8,12 @@
 * ``mlrails_safeguard_score_ratio{safeguard}`` — detector score / threshold (1 = threshold),
   a scale-free score distribution that shows drift towards the alarm;
 * ``mlrails_confidence`` — calibrated maximum probability of answered classifications;
-* ``mlrails_store_failures_total`` — decision-log writes that failed (answered 503).
+* ``mlrails_store_failures_total`` — decision-log writes that failed (answered 503);
+* ``mlrails_batch_rows`` / ``mlrails_batch_requests`` — rows and requests per guard call
+  (micro-batching), ``mlrails_batch_seconds`` — time of one batched guard call;
+* ``mlrails_log_commit_rows`` / ``mlrails_log_commit_seconds`` — records per group commit
+  and its duration; ``mlrails_log_records_lost_total`` — records an ``async`` log could not
+  write.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _RATIO_BUCKETS = (0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 5.0, 10.0)
+_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096)
 _CONFIDENCE_BUCKETS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 
 
@@ -85,6 +91,48 @@ class ServeMetrics:
             "Decision-log writes that failed (answered 503)",
             registry=r,
         )
+
+        self.batch_rows = Histogram(
+            "mlrails_batch_rows", "Rows per guard call", buckets=_SIZE_BUCKETS, registry=r
+        )
+        self.batch_requests = Histogram(
+            "mlrails_batch_requests",
+            "Requests sharing one guard call (micro-batching)",
+            buckets=_SIZE_BUCKETS,
+            registry=r,
+        )
+        self.batch_seconds = Histogram(
+            "mlrails_batch_seconds",
+            "Time of one batched guard call",
+            buckets=_REQUEST_BUCKETS,
+            registry=r,
+        )
+        self.log_commit_rows = Histogram(
+            "mlrails_log_commit_rows",
+            "Decision records per group commit",
+            buckets=_SIZE_BUCKETS,
+            registry=r,
+        )
+        self.log_commit_seconds = Histogram(
+            "mlrails_log_commit_seconds",
+            "Time of one group commit of the decision log",
+            buckets=_REQUEST_BUCKETS,
+            registry=r,
+        )
+        self.log_lost = Counter(
+            "mlrails_log_records_lost",
+            "Decision records an async log could not write",
+            registry=r,
+        )
+
+    def observe_batch(self, requests: int, rows: int, seconds: float) -> None:
+        self.batch_requests.observe(requests)
+        self.batch_rows.observe(rows)
+        self.batch_seconds.observe(seconds)
+
+    def observe_commit(self, _groups: int, rows: int, seconds: float) -> None:
+        self.log_commit_rows.observe(rows)
+        self.log_commit_seconds.observe(seconds)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

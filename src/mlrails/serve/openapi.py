@@ -3,7 +3,8 @@
 FastAPI documents the routes; this module adds what it cannot infer: the request body of
 ``/v1/predict`` (the input row is the artifact's contract as JSON Schema), the codes each
 endpoint answers (from the policy's status table, so a remapped code is documented as
-served), and for each code the problem types it carries.
+served), and for each code the problem types it carries. In proxy mode (the model is a
+:class:`~mlrails.models.remote.RemoteModel`) the prediction endpoints also document 502.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import BaseModel
 
 from mlrails.contract import to_json_schema
 from mlrails.guard.rails import Rails
+from mlrails.models.remote import RemoteModel
 from mlrails.protocol import PROBLEM_MEDIA_TYPE
 from mlrails.protocol import problem as guard_problems
 from mlrails.serve import problems
@@ -120,6 +122,22 @@ def predict_answers(rails: Rails) -> list[Answer]:
             p.UNAVAILABLE.uri,
         ),
         _problem(c.timeout, "the guarded model call exceeded its time limit", p.TIMEOUT.uri),
+        *_upstream_answers(rails),
+    ]
+
+
+def _upstream_answers(rails: Rails) -> list[Answer]:
+    """The answers only proxy mode (``--upstream``) gives: 502, and 504 for a slow upstream."""
+    if not isinstance(rails.adapter, RemoteModel):
+        return []
+    c = rails.policy.status_codes
+    return [
+        _problem(
+            c.upstream_error,
+            "the upstream model failed, could not be reached or answered garbage: fall back",
+            problems.BAD_GATEWAY.uri,
+        ),
+        _problem(c.timeout, "the upstream model did not answer in time", problems.TIMEOUT.uri),
     ]
 
 
@@ -164,6 +182,7 @@ def install_openapi(app: FastAPI, rails: Rails) -> None:
         row = to_json_schema(rails.contract)
         row.pop("$schema", None)
         schemas["InputRow"] = row
+        schemas["ContractSchema"] = _CONTRACT_SCHEMA
         schemas["PredictOk"] = {
             "oneOf": [{"$ref": _REF + "VerdictDocument"}, {"$ref": _REF + "BatchDocument"}]
         }
@@ -173,6 +192,23 @@ def install_openapi(app: FastAPI, rails: Rails) -> None:
         return doc
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+#: what ``GET /v1/contract`` answers: a JSON Schema document *describing* an input row (an
+#: ``InputRow`` schema), not an input row itself
+_CONTRACT_SCHEMA: dict[str, Any] = {
+    "title": "ContractSchema",
+    "description": "JSON Schema (draft 2020-12) of one input row: its schema is InputRow.",
+    "type": "object",
+    "properties": {
+        "$schema": {"type": "string"},
+        "title": {"type": "string"},
+        "type": {"enum": ["object", "array"], "description": "object: a table row"},
+        "properties": {"type": "object", "additionalProperties": {"type": "object"}},
+        "required": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["$schema", "type"],
+}
 
 
 def _drop_fastapi_validation_errors(doc: dict[str, Any], schemas: dict[str, Any]) -> None:

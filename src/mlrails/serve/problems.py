@@ -74,6 +74,12 @@ TIMEOUT = HttpProblem(
     "The model exceeded its time limit",
     "The guarded model call took longer than the service's time limit.",
 )
+BAD_GATEWAY = HttpProblem(
+    "bad-gateway",
+    "The upstream model failed",
+    "In proxy mode (--upstream) the model served elsewhere refused the call, could not be "
+    "reached or answered something that is not a prediction; fall back.",
+)
 INTERNAL_ERROR = HttpProblem(
     "internal-error",
     "Internal error",
@@ -92,6 +98,7 @@ HTTP_PROBLEMS: dict[str, HttpProblem] = {
         UNAVAILABLE,
         NOT_READY,
         TIMEOUT,
+        BAD_GATEWAY,
         INTERNAL_ERROR,
     )
 }

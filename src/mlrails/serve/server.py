@@ -39,24 +39,35 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def uvicorn_options() -> dict[str, Any]:
+    """uvicorn settings shared by every way of serving: no server header, lifespan on, and
+    up to 30 s for in-flight requests to finish on shutdown."""
+    return {
+        "server_header": False,
+        "date_header": True,
+        "timeout_graceful_shutdown": 30,
+        "lifespan": "on",
+    }
+
+
 def _config(app: Any, log_level: str) -> Any:
     import uvicorn
 
-    return uvicorn.Config(
-        app,
-        log_level=log_level,
-        server_header=False,
-        date_header=True,
-        timeout_graceful_shutdown=30,
-        lifespan="on",
-    )
+    return uvicorn.Config(app, log_level=log_level, **uvicorn_options())
 
 
-def run_server(app: Any, host: str, port: int, *, log_level: str = "info") -> None:
-    """Serve ``app`` until SIGINT/SIGTERM (blocking)."""
+def run_server(
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    log_level: str = "info",
+    sock: socket.socket | None = None,
+) -> None:
+    """Serve ``app`` until SIGINT/SIGTERM (blocking), on ``sock`` if already bound."""
     import uvicorn
 
-    sock = bind_socket(host, port)
+    sock = sock if sock is not None else bind_socket(host, port)
     try:
         uvicorn.Server(_config(app, log_level)).run(sockets=[sock])
     finally:

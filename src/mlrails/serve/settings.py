@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +32,24 @@ class ServeSettings(BaseModel):
         default_factory=lambda: max(1, os.cpu_count() or 1),
         ge=1,
         description="guard calls running at once in worker threads",
+    )
+    batch_max_rows: int = Field(
+        64, ge=1, description="most rows of concurrent requests checked in one guard call"
+    )
+    batch_max_wait_ms: float = Field(
+        2.0,
+        ge=0,
+        le=1000,
+        description="how long a batch may wait for more rows while requests are arriving "
+        "(a lone request never waits)",
+    )
+    log_mode: Literal["sync", "async"] = Field(
+        "sync",
+        description="sync: answer only after the decision is committed; async: answer at "
+        "once, commit soon after (a crash loses at most log_max_pending records)",
+    )
+    log_max_pending: int = Field(
+        10_000, ge=1, description="async log: most records waiting for their commit"
     )
     retry_after_s: int = Field(1, ge=1, description="Retry-After sent with 503")
     cors_origins: list[str] = Field(

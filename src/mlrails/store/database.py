@@ -22,7 +22,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from mlrails._json import dumps
 from mlrails.store.errors import StoreError, StoreUnavailable
@@ -31,6 +38,8 @@ from mlrails.store.tables import api_keys, decisions, metadata
 
 _T = TypeVar("_T")
 
+#: failures of the database rather than of the data written (a retry may succeed)
+_TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 #: rows fetched per round trip when iterating over the log
 READ_CHUNK = 5000
 
@@ -252,7 +261,14 @@ class Store:
         try:
             return fn()
         except SQLAlchemyError as exc:
-            raise StoreUnavailable(f"the store failed: {_reason(exc, self._password)}") from None
+            raise StoreUnavailable(
+                f"the store failed: {_reason(exc, self._password)}",
+                transient=isinstance(exc, _TRANSIENT),
+            ) from None
+        except (OverflowError, ValueError, TypeError) as exc:  # a value the driver refuses
+            raise StoreUnavailable(
+                f"the store refused a value: {_first(exc)}", transient=False
+            ) from None
 
     @property
     def _password(self) -> str | None:
@@ -385,6 +401,10 @@ def _reason(exc: SQLAlchemyError, password: str | None = None) -> str:
     if password:
         msg = msg.replace(password, "***")
     return msg.strip()[:200]
+
+
+def _first(exc: Exception) -> str:
+    return ((str(exc).splitlines() or [type(exc).__name__])[0]).strip()[:200]
 
 
 def _display(url: Any) -> str:

@@ -13,4 +13,10 @@ class StoreUnavailable(StoreError):
     """A read or write failed at run time (locked, closed, disk full, connection lost).
 
     The service answers 503 with ``Retry-After`` instead of answering without a record.
+    ``transient`` says whether the store itself failed (closed, locked, unreachable: a retry
+    may succeed) rather than the data written (a value the database refuses).
     """
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
