@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_detection, bench_overhead, bench_silent
+from benchmarks import bench_detection, bench_overhead, bench_serve, bench_silent
 
 
 def main() -> None:
@@ -19,6 +19,7 @@ def main() -> None:
     for mod in (bench_overhead, bench_detection, bench_silent):
         print(mod.main())
         print()
+    print(bench_serve.main([]))
 
 
 if __name__ == "__main__":
