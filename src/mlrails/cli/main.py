@@ -354,6 +354,79 @@ def _open_store(target: str, *, create: bool = False) -> Any:
 
 
 @app.command()
+def bench(
+    config: Annotated[
+        Path | None, typer.Argument(help="Benchmark config (YAML); see --init.")
+    ] = None,
+    init: Annotated[
+        bool, typer.Option("--init", help="Print a commented example config and exit.")
+    ] = False,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write every cell's results as JSON.")
+    ] = None,
+) -> None:
+    """Grade the model and its rails under seeded perturbations × severities × seeds.
+
+    Every cell reports the model's accuracy and calibration and how the rails treated its
+    wrong answers: silent failures (wrong, yet 200) and false alarms (right, yet flagged).
+
+    Example:
+
+      mlrails bench --init > bench.yaml   # edit: artifact, data, perturbations, seeds
+      mlrails bench bench.yaml --json cells.json
+    """
+    from dataclasses import asdict
+
+    from mlrails._json import dumps
+    from mlrails.bench.grid import EXAMPLE_CONFIG, read_config, run_grid
+
+    if init:
+        sys.stdout.write(EXAMPLE_CONFIG)
+        return
+    if config is None:
+        _fail("give a config file (mlrails bench --init writes an example)")
+    try:
+        cfg = read_config(config)
+        X, y, reference = cfg.data.load()
+        n_cells = len(cfg.cells())
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("benchmark cells", total=n_cells)
+            results = run_grid(cfg, X, y, reference, progress=lambda r: bar.advance(task))
+    except MlrailsError as exc:
+        _fail(str(exc))
+    table = Table(title=f"{n_cells} cells on {len(y)} test rows")
+    for col in ("cell", "accuracy", "ECE", "silent failures", "false alarms", "200 share"):
+        table.add_column(col, justify="left" if col == "cell" else "right")
+    for r in results:
+        if r.model is None or r.rails is None:
+            table.add_row(r.spec.key, f"[red]failed: {rich.markup.escape(r.error or '')}[/]")
+            continue
+        sf, fa = r.rails.silent_failure_rate, r.rails.false_alarm_rate
+        table.add_row(
+            r.spec.key,
+            f"{r.model.accuracy:.3f}",
+            f"{r.model.ece:.3f}",
+            "-" if sf is None else f"{sf:.1%}",
+            "-" if fa is None else f"{fa:.1%}",
+            f"{r.rails.status_mix.get(200, 0.0):.1%}",
+        )
+    console.print(table)
+    if json_out is not None:
+        json_out.write_text(dumps([asdict(r) for r in results]))
+    failed = sum(r.error is not None for r in results)
+    if failed:
+        err_console.print(f"[yellow]{failed} cell(s) failed[/]; the others completed")
+
+
+@app.command()
 def serve(
     artifact: Annotated[Path, typer.Argument(help="Artifact directory written by `mlrails fit`.")],
     model_file: Annotated[

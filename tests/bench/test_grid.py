@@ -1,0 +1,115 @@
+"""The benchmark grid: validated config, fixed cell order, identical results across workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from mlrails.bench.grid import GridConfig, run_grid
+
+DATA = {"bundled": "breast_cancer"}
+
+
+@pytest.fixture(scope="module")
+def artifact(cancer_rails: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("grid") / "rails"
+    cancer_rails.save(path)
+    return path
+
+
+def test_config_is_validated_with_clear_messages(artifact: Path) -> None:
+    with pytest.raises(ValidationError, match="unknown perturbation 'gausian_noise'"):
+        GridConfig(artifact=artifact, data=DATA, perturbations=[{"name": "gausian_noise"}])
+    with pytest.raises(ValidationError, match="severities must be"):
+        GridConfig(
+            artifact=artifact, data=DATA, perturbations=[{"name": "scaling", "severities": [0, 6]}]
+        )
+    with pytest.raises(ValidationError, match="Extra inputs"):
+        GridConfig(artifact=artifact, data=DATA, perturbations=[{"name": "scaling"}], seedz=[1])
+    cfg = GridConfig(
+        artifact=artifact,
+        data=DATA,
+        perturbations=[{"name": "scaling", "severities": [3, 1, 3]}],
+        seeds=[0, 1],
+    )
+    assert [c.key for c in cfg.cells()] == [
+        "none/s1/seed0",
+        "scaling/s1/seed0",
+        "scaling/s1/seed1",
+        "scaling/s3/seed0",
+        "scaling/s3/seed1",
+    ]
+
+
+def test_bad_parameters_stop_the_grid_before_any_work(artifact: Path, cancer: Any) -> None:
+    from mlrails.bench import PerturbationError
+
+    cfg = GridConfig(
+        artifact=artifact,
+        data=DATA,
+        perturbations=[{"name": "scaling", "params": {"fraction": 2}}],
+    )
+    with pytest.raises(PerturbationError, match="scaling/s1/seed0: scaling: fraction"):
+        run_grid(cfg, cancer.X_test, cancer.y_test)
+
+
+@pytest.mark.slow
+def test_process_pool_gives_the_same_numbers(artifact: Path, cancer: Any) -> None:
+    spec = {
+        "artifact": artifact,
+        "data": DATA,
+        "perturbations": [
+            {"name": "gaussian_noise", "severities": [1, 5]},
+            {"name": "category_swap", "severities": [1]},  # fails: no categorical column
+        ],
+        "seeds": [0, 1],
+    }
+    seen: list[str] = []
+    local = run_grid(
+        GridConfig(**spec), cancer.X_test, cancer.y_test, cancer.X_train,
+        progress=lambda r: seen.append(r.spec.key),
+    )  # fmt: skip
+    pooled = run_grid(GridConfig(**spec, workers=2), cancer.X_test, cancer.y_test, cancer.X_train)
+    assert seen == [r.spec.key for r in local] and len(local) == 7
+    for a, b in zip(local, pooled, strict=True):
+        assert (a.spec, a.model, a.rails, a.error) == (b.spec, b.model, b.rails, b.error)
+    failed = [r for r in local if r.error]
+    assert [r.spec.perturbation for r in failed] == ["category_swap", "category_swap"]
+    acc = {r.spec.key: r.model.accuracy for r in local if r.model}
+    assert (
+        acc["gaussian_noise/s5/seed0"]
+        < acc["gaussian_noise/s1/seed0"]
+        <= acc["none/s1/seed0"] + 0.02
+    )
+
+
+def test_bundled_data_is_the_fixture_split(cancer: Any) -> None:
+    from mlrails.bench.grid import DataConfig
+
+    X, y, ref = DataConfig(bundled="breast_cancer").load()
+    assert X.equals(cancer.X_test) and (y == cancer.y_test).all() and ref.equals(cancer.X_train)
+    with pytest.raises(ValidationError, match="either 'test'"):
+        DataConfig()
+    with pytest.raises(ValidationError, match="'target' names"):
+        DataConfig(test=Path("t.csv"))
+
+
+def test_config_file_errors_are_one_line(tmp_path: Path) -> None:
+    from mlrails.bench.grid import EXAMPLE_CONFIG, read_config
+    from mlrails.errors import MlrailsError
+
+    good = tmp_path / "bench.yaml"
+    good.write_text(EXAMPLE_CONFIG)
+    cfg = read_config(good)
+    assert cfg.artifact == (tmp_path / "rails").resolve()
+    assert [p.name for p in cfg.perturbations][:2] == ["gaussian_noise", "scaling"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EXAMPLE_CONFIG.replace("seeds: [0, 1, 2]", "seeds: [zero]"))
+    with pytest.raises(MlrailsError, match=r"bad.yaml: seeds.0: .*integer"):
+        read_config(bad)
+    bad.write_text("a: [")
+    with pytest.raises(MlrailsError, match="not valid YAML"):
+        read_config(bad)
