@@ -41,6 +41,19 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def _progress() -> Progress:
+    """The progress bar of long commands, on stderr, gone when done."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
 def _fail(message: str, code: int = 2) -> NoReturn:
     err_console.print(
         f"[bold red]error:[/] {rich.markup.escape(message)}", highlight=False, soft_wrap=True
@@ -100,15 +113,7 @@ def fit(
         pol = Policy.coerce(policy)
         # contract, OOD, each adversarial detector, reliability, saving
         total = 4 + len(pol.adversarial.detectors)
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-        ) as bar:
+        with _progress() as bar:
             job = bar.add_task("fitting rails", total=total)
 
             def step(msg: str) -> None:
@@ -389,15 +394,7 @@ def bench(
         cfg = read_config(config)
         X, y, reference = cfg.data.load()
         n_cells = len(cfg.cells())
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-        ) as bar:
+        with _progress() as bar:
             task = bar.add_task("benchmark cells", total=n_cells)
             results = run_grid(cfg, X, y, reference, progress=lambda r: bar.advance(task))
     except MlrailsError as exc:
