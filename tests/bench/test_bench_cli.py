@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from mlrails.bench.grid import GridConfig, run_grid
@@ -44,18 +46,20 @@ def workdir(cancer_rails: Any, tmp_path_factory: pytest.TempPathFactory) -> Path
     return d
 
 
-def test_bench_runs_the_grid_and_writes_json(workdir: Path, cancer: Any) -> None:
-    r = _cli("bench", "bench.yaml", "--json", "cells.json", cwd=workdir)
+def test_bench_runs_the_grid_records_and_reports(workdir: Path, cancer: Any) -> None:
+    r = _cli("bench", "bench.yaml", "--out", "out", "--store", "runs.db", cwd=workdir)
     assert r.returncode == 0, r.stderr
-    assert "gaussian_noise/s5/seed0" in r.stdout and "failed" in r.stdout
+    assert "model:gaussian_noise/s5/seed0" in r.stdout and "failed" in r.stdout
     assert "1 cell(s) failed" in r.stderr
-    cells = json.loads((workdir / "cells.json").read_text())
-    assert [c["spec"]["perturbation"] for c in cells] == [
+    record = json.loads((workdir / "out" / "record.json").read_text())
+    assert [c["name"] for c in record["cells"]] == [
         "none",
         "gaussian_noise",
         "gaussian_noise",
         "category_swap",
     ]
+    assert (workdir / "out" / "report.html").stat().st_size > 1000
+    assert "gaussian_noise" in (workdir / "out" / "summary.md").read_text()
     cfg = GridConfig.model_validate(
         {
             "artifact": workdir / "rails",
@@ -64,10 +68,54 @@ def test_bench_runs_the_grid_and_writes_json(workdir: Path, cancer: Any) -> None
         }
     )
     direct = run_grid(cfg, cancer.X_test, cancer.y_test, cancer.X_train)
-    for c, d in zip(cells, direct, strict=False):
-        assert d.model is not None
-        assert c["model"]["accuracy"] == d.model.accuracy
-    assert cells[3]["error"].startswith("PerturbationError")
+    for c, d in zip(record["cells"], direct, strict=False):
+        assert c["metrics"]["accuracy"] == d.metrics["accuracy"]
+        assert c["intervals"]["accuracy"] == list(d.intervals["accuracy"])
+    assert record["cells"][3]["error"].startswith("PerturbationError")
+    # the run is in the database: verify it by id, and re-render its report
+    run_id = record["run_id"]
+    v = _cli("bench", "verify", run_id, "--store", "runs.db", cwd=workdir)
+    assert v.returncode == 0, v.stderr
+    assert "identical" in v.stdout and "4 cells" in v.stdout
+    rep = _cli("bench", "report", "out/record.json", "--out", "again", cwd=workdir)
+    assert rep.returncode == 0, rep.stderr
+    assert (workdir / "again" / "summary.md").read_text() == (
+        workdir / "out" / "summary.md"
+    ).read_text()
+
+
+def test_verify_reports_a_tampered_record(workdir: Path) -> None:
+    record = json.loads((workdir / "out" / "record.json").read_text())
+    record["cells"][1]["metrics"]["accuracy"] += 1e-12
+    (workdir / "tampered.json").write_text(json.dumps(record))
+    v = _cli("bench", "verify", "tampered.json", "--no-store", cwd=workdir)
+    assert v.returncode == 1
+    assert "model:gaussian_noise/s1/seed0 metrics.accuracy" in v.stdout
+
+
+def test_baseline_gate_fails_on_a_planted_regression(workdir: Path) -> None:
+    record = json.loads((workdir / "out" / "record.json").read_text())
+    base = json.loads(json.dumps(record))
+    for cell in base["cells"]:  # a baseline where the model got every row right
+        if cell["error"] is None:
+            n = cell["n"]
+            cell["metrics"]["accuracy"] = 1.0
+            cell["n_wrong"] = 0
+            cell["metrics"]["silent_failure_rate"] = None
+            cell["correct"] = base64.b64encode(np.packbits(np.ones(n, bool)).tobytes()).decode()
+    (workdir / "perfect.json").write_text(json.dumps(base))
+    r = _cli(
+        "bench", "bench.yaml", "--out", "gated", "--no-store", "--baseline", "perfect.json",
+        cwd=workdir,
+    )  # fmt: skip
+    assert r.returncode == 1, r.stderr
+    assert "regression" in r.stderr and "model:gaussian_noise/s5/seed0 accuracy" in r.stderr
+    same = _cli(
+        "bench", "bench.yaml", "--out", "gated", "--no-store", "--baseline", "out/record.json",
+        cwd=workdir,
+    )  # fmt: skip
+    assert same.returncode == 0, same.stderr
+    assert "no significant regression" in same.stderr
 
 
 def test_init_writes_a_config_that_validates(workdir: Path) -> None:
@@ -89,3 +137,9 @@ def test_bad_config_is_one_line_error(workdir: Path) -> None:
     assert len(lines) == 1 and "unknown perturbation 'nois'" in lines[0]
     r = _cli("bench", cwd=workdir)
     assert r.returncode == 2 and "--init" in r.stderr
+    r = _cli("bench", "verify", "nothing.json", "--no-store", cwd=workdir)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "nothing.json" in r.stderr
+    (workdir / "junk.json").write_text("{not json")
+    r = _cli("bench", "verify", "junk.json", "--no-store", cwd=workdir)
+    assert r.returncode == 2 and "not a JSON benchmark record" in r.stderr

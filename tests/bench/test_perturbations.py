@@ -164,3 +164,15 @@ def test_arrays_stay_arrays(table: tuple[pd.DataFrame, Any]) -> None:
     assert isinstance(out, np.ndarray) and out.shape == arr.shape
     with pytest.raises(PerturbationError, match="2-D"):
         make("gaussian_noise")(np.zeros(3), y[:3], 1, seed=0)
+
+
+@pytest.mark.parametrize("name", TABULAR)
+def test_an_all_float_frame_is_perturbed_without_touching_it(
+    name: str, table: tuple[pd.DataFrame, Any]
+) -> None:
+    # one float dtype: pandas may hand out a read-only view of the block, never write to it
+    X, y = table
+    floats = X[["a", "b"]].copy()
+    before = floats.copy()
+    out, _ = make(name).fit(floats)(floats, y, 5, seed=0)
+    assert floats.equals(before) and not out.equals(before)

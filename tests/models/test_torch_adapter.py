@@ -91,3 +91,20 @@ def test_torch_rejects_non_numeric_frame(iris_mlp: tuple[torch.nn.Module, np.nda
     frame = pd.DataFrame({"a": [1.0], "b": ["x"], "c": [1.0], "d": [2.0]})
     with pytest.raises(ValueError, match="non-numeric columns: b"):
         TorchAdapter(module).predict_proba(frame)
+
+
+def test_a_float32_frame_is_read_without_warnings() -> None:
+    import warnings
+
+    import pandas as pd
+
+    from mlrails.models.torch import TorchAdapter
+
+    # a transposed block: pandas hands out a read-only C-contiguous view of it
+    block = np.random.default_rng(0).random((3, 5), dtype=np.float32)
+    X = pd.DataFrame(block).T.set_axis(list("abc"), axis=1)
+    adapter = TorchAdapter(torch.nn.Linear(3, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. torch's "non-writable NumPy array" warning
+        P = adapter.predict_proba(X)
+    assert P.shape == (5, 2) and np.allclose(P.sum(axis=1), 1.0)

@@ -16,7 +16,14 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    log_loss,
+    mean_absolute_error,
+    mean_squared_error,
+    roc_auc_score,
+)
 
 from mlrails.guard.verdict import Verdict
 from mlrails.reliability.calibration import expected_calibration_error
@@ -35,13 +42,38 @@ class ModelMetrics:
 
 
 @dataclass(frozen=True)
+class RegressionMetrics:
+    """Quality of a regressor's values on one set of rows."""
+
+    n: int
+    rmse: float
+    mae: float
+    r2: float | None
+
+
+def regression_metrics(y_true: ArrayLike, pred: ArrayLike) -> RegressionMetrics:
+    """RMSE, MAE and R² (``None`` when the labels are constant)."""
+    y = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(pred, dtype=np.float64)
+    err = p - y
+    sst = float(np.sum((y - y.mean()) ** 2)) if len(y) else 0.0
+    return RegressionMetrics(
+        n=len(y),
+        rmse=float(np.sqrt(mean_squared_error(y, p))),
+        mae=float(mean_absolute_error(y, p)),
+        r2=1.0 - float(np.sum(err**2)) / sst if sst > 0 else None,
+    )
+
+
+@dataclass(frozen=True)
 class RailsGrade:
     """How the rails treated the model's right and wrong answers on one set of rows.
 
     ``silent_failure_rate``: wrong answers returned as 200, over all wrong answers;
     ``false_alarm_rate``: correct answers not returned as 200, over all correct answers;
     ``detection_auroc``: per safeguard, AUROC of its score for "wrong" (None when every
-    answer is right or every one wrong, or the safeguard gave no scores).
+    answer is right or every one wrong, or the safeguard gave no scores); a confidence
+    score (:data:`CONFIDENCE_SCORES`) is negated first.
     """
 
     n: int
@@ -78,15 +110,21 @@ def model_metrics(
 
 
 def grade_rails(
-    y_true: ArrayLike, y_model: ArrayLike, verdicts: Sequence[Verdict], ok: int = 200
+    y_true: ArrayLike,
+    y_model: ArrayLike,
+    verdicts: Sequence[Verdict],
+    ok: int = 200,
+    wrong: ArrayLike | None = None,
 ) -> RailsGrade:
     """Grade the verdicts against the truth; ``y_model`` are the bare model's predictions
-    (refused rows carry none in their verdicts, yet whether they were wrong still counts)."""
+    (refused rows carry none in their verdicts, yet whether they were wrong still counts).
+    ``wrong`` overrides "prediction differs from the label" (e.g. a regressor's error above
+    a tolerance)."""
     y = np.asarray(y_true)
     yhat = np.asarray(y_model)
     if not (len(y) == len(yhat) == len(verdicts)):
         raise ValueError("y_true, y_model and verdicts must have the same length")
-    wrong = yhat != y
+    wrong = np.asarray(yhat != y if wrong is None else wrong, dtype=bool)
     status = np.array([v.status for v in verdicts])
     passed = status == ok
     n_wrong = int(wrong.sum())
@@ -112,6 +150,13 @@ def grade_rails(
     )
 
 
+#: safeguards whose score is a confidence (they trigger *below* their threshold): detection
+#: uses the negated score, so that an AUROC of 1 always means a perfect detector
+CONFIDENCE_SCORES = frozenset({"reliability"})
+
+
 def _score(v: Verdict, name: str) -> float:
     s = v.safeguard(name)
-    return float("nan") if s is None or s.score is None else float(s.score)
+    if s is None or s.score is None:
+        return float("nan")
+    return -float(s.score) if name in CONFIDENCE_SCORES else float(s.score)

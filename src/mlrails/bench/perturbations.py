@@ -246,7 +246,7 @@ class Outliers(_Tabular):
         if not cols:
             raise PerturbationError("outliers: the data has no numeric column")
         rows = np.flatnonzero(rng.random(len(frame)) < self.RATE[severity - 1])
-        vals = frame[cols].to_numpy(dtype=np.float64)
+        vals = frame[cols].to_numpy(dtype=np.float64, copy=True)
         for i in rows:
             j = int(rng.integers(len(cols)))
             vals[i, j] += rng.choice([-1.0, 1.0]) * rng.uniform(5, 10) * spread[j]

@@ -358,69 +358,281 @@ def _open_store(target: str, *, create: bool = False) -> Any:
         _fail(str(exc))
 
 
+class FailOn(StrEnum):
+    regression = "regression"
+    never = "never"
+
+
 @app.command()
 def bench(
-    config: Annotated[
-        Path | None, typer.Argument(help="Benchmark config (YAML); see --init.")
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            help="A config (YAML), or `verify RECORD` / `report RECORD`.", show_default=False
+        ),
+    ] = None,
+    record_ref: Annotated[
+        str | None,
+        typer.Argument(help="With verify/report: a record JSON file or a run id in --store."),
     ] = None,
     init: Annotated[
         bool, typer.Option("--init", help="Print a commented example config and exit.")
     ] = False,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Also write every cell's results as JSON.")
+    out: Annotated[
+        Path,
+        typer.Option(help="Directory for record.json, report.html and summary.md."),
+    ] = Path("bench-results"),
+    store: Annotated[
+        str,
+        typer.Option(help="Database the run is recorded in (SQLite path or postgresql:// URL)."),
+    ] = DEFAULT_STORE,
+    no_store: Annotated[
+        bool, typer.Option("--no-store", help="Do not record the run in the database.")
+    ] = False,
+    executor: Annotated[
+        str | None, typer.Option(help="local or ray (default: the config's).")
     ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Parallel workers (default: the config's).")
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(help="Earlier record (file or run id) to compare against, for CI."),
+    ] = None,
+    fail_on: Annotated[
+        FailOn, typer.Option(help="Exit 1 on a significant regression against --baseline.")
+    ] = FailOn.regression,
+    alpha: Annotated[
+        float, typer.Option(min=1e-6, max=0.5, help="Significance level (Holm-adjusted).")
+    ] = 0.05,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the Markdown summary instead of a table.")
+    ] = False,
 ) -> None:
-    """Grade the model and its rails under seeded perturbations × severities × seeds.
+    """Grade the model and its rails under seeded perturbations and attacks.
 
-    Every cell reports the model's accuracy and calibration and how the rails treated its
-    wrong answers: silent failures (wrong, yet 200) and false alarms (right, yet flagged).
+    Every cell (pair × perturbation or attack × severity × seed × repeat) reports the
+    model's accuracy, F1 and calibration (RMSE/MAE for a regressor) with bootstrap
+    intervals, and how the rails treated its wrong answers: silent failures (wrong, yet
+    200), false alarms (right, yet flagged), the status mix and each safeguard's detection
+    AUROC. Pairs are compared with exact tests, Holm-corrected. The run is recorded with its
+    provenance (hashes, seeds, versions, git commit, machine) in OUT/record.json and the
+    database; OUT/report.html and OUT/summary.md hold the report.
 
-    Example:
+    Examples:
 
-      mlrails bench --init > bench.yaml   # edit: artifact, data, perturbations, seeds
-      mlrails bench bench.yaml --json cells.json
+      mlrails bench --init > bench.yaml      # edit: artifact(s), data, perturbations, attacks
+      mlrails bench bench.yaml               # progress bar, table, bench-results/report.html
+      mlrails bench verify bench-results/record.json   # re-run: bit-identical metrics?
+      mlrails bench bench.yaml --baseline main.json    # exit 1 on a significant regression
+      mlrails bench report RUN_ID --out old/           # report of a stored run
+
+    Exit codes: 0 done, 1 regression (or verify mismatch), 2 bad input.
     """
-    from dataclasses import asdict
-
-    from mlrails._json import dumps
-    from mlrails.bench.grid import EXAMPLE_CONFIG, read_config, run_grid
+    from mlrails.bench.grid import EXAMPLE_CONFIG
 
     if init:
         sys.stdout.write(EXAMPLE_CONFIG)
         return
-    if config is None:
+    if target is None:
         _fail("give a config file (mlrails bench --init writes an example)")
+    store_target = None if no_store else store
+    if target in ("verify", "report"):
+        if record_ref is None:
+            _fail(f"mlrails bench {target} RECORD: give a record file or run id")
+        try:
+            _bench_record_command(target, record_ref, store_target, out, executor, workers)
+        except MlrailsError as exc:
+            _fail(str(exc))
+        return
+    if record_ref is not None:
+        _fail(f"unexpected argument {record_ref!r} (only verify/report take a record)")
     try:
-        cfg = read_config(config)
-        X, y, reference = cfg.data.load()
-        n_cells = len(cfg.cells())
-        with _progress() as bar:
-            task = bar.add_task("benchmark cells", total=n_cells)
-            results = run_grid(cfg, X, y, reference, progress=lambda r: bar.advance(task))
+        _bench_run(
+            Path(target), out, store_target, executor, workers, baseline, fail_on, alpha, markdown
+        )
     except MlrailsError as exc:
         _fail(str(exc))
-    table = Table(title=f"{n_cells} cells on {len(y)} test rows")
-    for col in ("cell", "accuracy", "ECE", "silent failures", "false alarms", "200 share"):
-        table.add_column(col, justify="left" if col == "cell" else "right")
-    for r in results:
-        if r.model is None or r.rails is None:
-            table.add_row(r.spec.key, f"[red]failed: {rich.markup.escape(r.error or '')}[/]")
-            continue
-        sf, fa = r.rails.silent_failure_rate, r.rails.false_alarm_rate
-        table.add_row(
-            r.spec.key,
-            f"{r.model.accuracy:.3f}",
-            f"{r.model.ece:.3f}",
-            "-" if sf is None else f"{sf:.1%}",
-            "-" if fa is None else f"{fa:.1%}",
-            f"{r.rails.status_mix.get(200, 0.0):.1%}",
+
+
+def _bench_executor(name: str | None, workers: int | None, cfg: Any) -> Any:
+    from mlrails.bench.executors import get_executor
+
+    if name is not None and name not in ("local", "ray"):
+        raise MlrailsError(f"--executor: unknown executor {name!r}; use 'local' or 'ray'")
+    chosen = name or cfg.executor
+    options = {"address": cfg.ray_address} if chosen == "ray" and cfg.ray_address else {}
+    return get_executor(chosen, workers or cfg.workers, **options)
+
+
+def _bench_run(
+    config: Path,
+    out: Path,
+    store_target: str | None,
+    executor: str | None,
+    workers: int | None,
+    baseline: str | None,
+    fail_on: FailOn,
+    alpha: float,
+    markdown: bool,
+) -> None:
+    from mlrails.bench.compare import compare_pairs
+    from mlrails.bench.gate import compare_to_baseline
+    from mlrails.bench.grid import read_config
+    from mlrails.bench.report import render_markdown, write_report
+    from mlrails.bench.runner import run_benchmark
+    from mlrails.bench.storage import load_record
+
+    cfg = read_config(config)
+    base = None if baseline is None else load_record(baseline, store_target)
+    ex = _bench_executor(executor, workers, cfg)
+    with _progress() as bar:
+        task = bar.add_task(f"benchmark cells ({ex.name})", total=len(cfg.cells()))
+        record = run_benchmark(
+            cfg, progress=lambda r: bar.advance(task), executor=ex, config_dir=config.parent
         )
-    console.print(table)
-    if json_out is not None:
-        json_out.write_text(dumps([asdict(r) for r in results]))
-    failed = sum(r.error is not None for r in results)
+    comparisons, notes = compare_pairs(record, alpha=alpha)
+    gate = None if base is None else compare_to_baseline(record, base, alpha=alpha)
+    out.mkdir(parents=True, exist_ok=True)
+    record.write(out / "record.json")
+    html_path, md_path = write_report(record, out, comparisons=comparisons, gate=gate)
+    stored = _bench_store(record, store_target)
+    if markdown:
+        sys.stdout.write(render_markdown(record, comparisons=comparisons, gate=gate))
+    else:
+        _bench_table(record, comparisons, notes)
+    err_console.print(
+        f"run {record.run_id}: {len(record.cells)} cells in {record.wall_s:.1f} s → "
+        f"{out / 'record.json'}, {html_path}, {md_path}"
+        + (f"; stored in {stored}" if stored else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
+    failed = sum(c.error is not None for c in record.cells)
     if failed:
         err_console.print(f"[yellow]{failed} cell(s) failed[/]; the others completed")
+    if gate is not None:
+        if gate.ok:
+            err_console.print(f"[green]no significant regression against {baseline}[/]")
+        else:
+            for t in gate.regressions:
+                err_console.print(
+                    f"[red]regression[/] {rich.markup.escape(t.key)} {t.metric}: "
+                    f"{t.baseline} → {t.current} (p_holm {t.p_holm:.3g})",
+                    highlight=False,
+                )
+            for key in gate.failed:
+                err_console.print(f"[red]regression[/] {rich.markup.escape(key)}: cell failed")
+            if fail_on is FailOn.regression:
+                raise typer.Exit(1)
+
+
+def _bench_store(record: Any, store_target: str | None) -> str | None:
+    if store_target is None:
+        return None
+    try:
+        from mlrails.bench.storage import save_record
+        from mlrails.store import display_url
+    except ModuleNotFoundError as exc:
+        err_console.print(
+            "[yellow]not recorded in a database[/]: "
+            f"needs pip install 'mlrails[serve]' ({exc.name})"
+        )
+        return None
+    save_record(record, store_target)
+    return str(display_url(store_target))
+
+
+def _bench_table(record: Any, comparisons: Any, notes: Any) -> None:
+    table = Table(title=f"{len(record.cells)} cells; 95 % bootstrap intervals")
+    cols = ("cell", "accuracy", "interval", "ECE", "silent failures", "false alarms", "200 share")
+    for col in cols:
+        table.add_column(col, justify="left" if col == "cell" else "right")
+    for c in record.cells:
+        key = rich.markup.escape(c.key)
+        if c.error is not None:
+            table.add_row(key, f"[red]failed: {rich.markup.escape(c.error)}[/]")
+            continue
+        m = c.metrics
+        main = "accuracy" if "accuracy" in m else "rmse"
+        lo_hi = c.intervals.get(main)
+        sf, fa = m.get("silent_failure_rate"), m.get("false_alarm_rate")
+        table.add_row(
+            key,
+            f"{m[main]:.3f}" + ("" if main == "accuracy" else " RMSE"),
+            "-" if lo_hi is None else f"{lo_hi[0]:.3f}–{lo_hi[1]:.3f}",
+            "-" if m.get("ece") is None else f"{m['ece']:.3f}",
+            "-" if sf is None else f"{sf:.1%}",
+            "-" if fa is None else f"{fa:.1%}",
+            f"{c.status_mix.get('200', 0.0):.1%}",
+        )
+    console.print(table)
+    significant = [c for c in comparisons if c.significant]
+    if significant:
+        t = Table(title="significant differences between pairs (Holm-adjusted)")
+        for col in ("condition", "metric", "pairs", "difference", "p (Holm)"):
+            t.add_column(col)
+        for c in significant:
+            t.add_row(
+                c.condition, c.metric, f"{c.pair_b} − {c.pair_a}", f"{c.difference:+.3f}",
+                f"{c.p_holm:.3g}",
+            )  # fmt: skip
+        console.print(t)
+    resolvable = [n for n in notes if n.replicates_needed is not None]
+    if resolvable:
+        t = Table(title="power: seed × repeat replicates a paired t-test needs (80 %)")
+        for col in ("condition", "pairs", "replicates", "sd of difference", "to resolve", "needs"):
+            t.add_column(col)
+        for n in resolvable:
+            t.add_row(
+                f"{n.name}/s{n.severity}", f"{n.pair_b} − {n.pair_a}", str(n.replicates),
+                f"{n.sd:.4f}", f"±{n.target:.3f}", str(n.replicates_needed),
+            )  # fmt: skip
+        console.print(t)
+
+
+def _bench_record_command(
+    what: str,
+    ref: str,
+    store_target: str | None,
+    out: Path,
+    executor: str | None,
+    workers: int | None,
+) -> None:
+    from mlrails.bench.compare import compare_pairs
+    from mlrails.bench.grid import GridConfig
+    from mlrails.bench.report import write_report
+    from mlrails.bench.runner import verify_record
+    from mlrails.bench.storage import load_record
+
+    record = load_record(ref, store_target)
+    if what == "report":
+        comparisons, _ = compare_pairs(record)
+        html_path, md_path = write_report(record, out, comparisons=comparisons)
+        console.print(f"{html_path}\n{md_path}", highlight=False)
+        return
+    cfg = GridConfig.model_validate(record.config)
+    ex = _bench_executor(executor, workers, cfg)
+    with _progress() as bar:
+        task = bar.add_task(f"re-running {record.run_id}", total=len(record.cells))
+        result = verify_record(record, executor=ex, progress=lambda r: bar.advance(task))
+    if result.identical:
+        console.print(
+            f"[green]identical[/]: all {result.n_cells} cells of run {record.run_id} "
+            "reproduced bit for bit",
+            highlight=False,
+        )
+        return
+    for m in result.mismatches[:20]:
+        console.print(
+            f"[red]differs[/] {rich.markup.escape(m.key)} {m.field}: "
+            f"recorded {m.recorded!r}, now {m.now!r}",
+            highlight=False,
+        )
+    more = len(result.mismatches) - 20
+    if more > 0:
+        console.print(f"... and {more} more")
+    raise typer.Exit(1)
 
 
 @app.command()

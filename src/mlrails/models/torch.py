@@ -52,11 +52,16 @@ def to_float32_matrix(X: Any) -> NDArray[np.float32]:
                 "a tensor model needs numeric input; non-numeric columns: "
                 + ", ".join(non_numeric[:10])
             )
-        return np.ascontiguousarray(X.to_numpy(dtype=np.float32), dtype=np.float32)
+        return _writable(np.ascontiguousarray(X.to_numpy(dtype=np.float32), dtype=np.float32))
     try:
-        return np.ascontiguousarray(X, dtype=np.float32)
+        return _writable(np.ascontiguousarray(X, dtype=np.float32))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"cannot convert the input to a float32 array: {exc}") from None
+
+
+def _writable(arr: NDArray[np.float32]) -> NDArray[np.float32]:
+    """``torch.from_numpy`` warns on a read-only array (pandas may hand out one): copy it."""
+    return arr if arr.flags.writeable else arr.copy()
 
 
 class TorchAdapter(ModelAdapter):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DisconnectionError,
+    IntegrityError,
     InterfaceError,
     OperationalError,
     SQLAlchemyError,
@@ -34,7 +36,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from mlrails._json import dumps
 from mlrails.store.errors import StoreError, StoreUnavailable
 from mlrails.store.records import ApiKeyRecord, DecisionRecord
-from mlrails.store.tables import api_keys, decisions, metadata
+from mlrails.store.tables import api_keys, bench_runs, decisions, metadata
 
 _T = TypeVar("_T")
 
@@ -72,6 +74,19 @@ def display_url(target: str | Path) -> str:
         return _display(make_url(s))
     except ArgumentError:
         return s.split("://", 1)[0] + "://***"
+
+
+@dataclass(frozen=True, slots=True)
+class BenchRunRow:
+    """A stored benchmark run without its record: what ``list_bench_runs`` shows."""
+
+    run_id: str
+    started_at: datetime
+    finished_at: datetime
+    config_hash: str
+    git_commit: str | None
+    n_cells: int
+    n_failed: int
 
 
 def open_store(target: str | Path, *, timeout_s: float = 5.0, create: bool = True) -> Store:
@@ -230,6 +245,55 @@ class Store:
 
         return self._guarded(w) > 0
 
+    # -- benchmark runs -------------------------------------------------------------------
+    def add_bench_run(self, record_json: dict[str, Any]) -> None:
+        """Store a benchmark run (a ``RunRecord`` in its JSON form) in one transaction;
+        :class:`StoreError` if a run with its id is already stored or it lacks a field."""
+        try:
+            cells = record_json["cells"]
+            row = {
+                "run_id": str(record_json["run_id"]),
+                "started_at": _utc(_iso(record_json["started_at"])),
+                "finished_at": _utc(_iso(record_json["finished_at"])),
+                "config_hash": str(record_json["config_hash"]),
+                "git_commit": record_json.get("git_commit"),
+                "n_cells": len(cells),
+                "n_failed": sum(1 for c in cells if c.get("error") is not None),
+                "record": record_json,
+            }
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StoreError(f"not a benchmark record ({type(exc).__name__}: {exc})") from None
+
+        def w() -> None:
+            try:
+                self._execute_write(insert(bench_runs), [row])
+            except IntegrityError:
+                raise StoreError(f"run {row['run_id']!r} is already stored") from None
+
+        self._guarded(w)
+
+    def get_bench_run(self, run_id: str) -> dict[str, Any] | None:
+        """The record (JSON form) of the run ``run_id``, or ``None``."""
+
+        def q() -> dict[str, Any] | None:
+            stmt = select(bench_runs.c.record).where(bench_runs.c.run_id == run_id)
+            with self.engine.connect() as conn:
+                value = conn.execute(stmt).scalar_one_or_none()
+            return None if value is None else dict(value)
+
+        return self._guarded(q)
+
+    def list_bench_runs(self) -> list[BenchRunRow]:
+        """Every stored benchmark run, oldest first (records left out)."""
+        cols = [c for c in bench_runs.c if c.name != "record"]
+
+        def q() -> list[BenchRunRow]:
+            stmt = select(*cols).order_by(bench_runs.c.started_at, bench_runs.c.run_id)
+            with self.engine.connect() as conn:
+                return [_bench_run_row(m) for m in conn.execute(stmt).mappings()]
+
+        return self._guarded(q)
+
     # -- internals ------------------------------------------------------------------------
     def _create_schema(self) -> None:
         """Create the tables that do not exist yet (idempotent).
@@ -382,6 +446,23 @@ def _key_record(m: Any) -> ApiKeyRecord:
         created_at=_aware(m["created_at"]),
         revoked_at=None if m["revoked_at"] is None else _aware(m["revoked_at"]),
     )
+
+
+def _bench_run_row(m: Any) -> BenchRunRow:
+    return BenchRunRow(
+        run_id=m["run_id"],
+        started_at=_aware(m["started_at"]),
+        finished_at=_aware(m["finished_at"]),
+        config_hash=m["config_hash"],
+        git_commit=m["git_commit"],
+        n_cells=int(m["n_cells"]),
+        n_failed=int(m["n_failed"]),
+    )
+
+
+def _iso(value: Any) -> datetime:
+    """An ISO-8601 time (``str``, ``Z`` allowed) or a datetime, as a datetime."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 def _utc(t: datetime) -> datetime:

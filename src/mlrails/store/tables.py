@@ -49,3 +49,20 @@ api_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
+
+#: benchmark runs (``mlrails bench``): a few columns to list and filter by, the whole
+#: RunRecord as JSON (JSON, not JSONB, on PostgreSQL: its text — and so every float — is kept
+#: exactly as written)
+bench_runs = Table(
+    "bench_runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    Column("config_hash", String(64), nullable=False),
+    Column("git_commit", String(80), nullable=True),
+    Column("n_cells", Integer, nullable=False),
+    Column("n_failed", Integer, nullable=False),
+    Column("record", JSON, nullable=False),
+    Index("ix_bench_runs_started_at", "started_at"),
+)
