@@ -7,9 +7,9 @@ severities × seeds 0, 1, 2, plus the clean cell (76 cells), 1,000 bootstrap res
 Baseline measured in the same run: the cells one after another in this process. Then a local
 process pool and Ray (a local instance started for the run), both with ``--workers`` workers;
 Ray's total includes starting and stopping the instance, whose start is also shown alone.
-Every executor must give the same records apart from wall time and peak memory. Note the
-thread line: Ray runs each actor with one BLAS/OpenMP thread, the local executors with the
-library defaults (one per core), which on small matrices can cost more than it gains.
+Every executor must give the same records apart from wall time and peak memory; every
+cell runs with one BLAS/OpenMP thread whatever the executor (on a cell's small matrices more
+threads only add overhead, and a fixed count keeps sums in the same order).
 
     .venv/bin/python -m benchmarks.bench_grid [--quick] [--workers 2]
 """
@@ -123,8 +123,8 @@ def main(quick: bool = False, workers: int = 2) -> str:
         "",
         f"Ray instance start: {t_start:.2f} s, stop: {t_stop:.2f} s; mean cell wall time "
         f"(sequential): {sum(r.wall_s for r in base) / n:.3f} s; failed cells: {failed}.",
-        f"BLAS/OpenMP threads: {_threads()} in this process and the pool's workers, 1 in "
-        "each Ray worker (Ray sets OMP_NUM_THREADS to the actor's 1 CPU).",
+        f"BLAS/OpenMP threads: every cell runs with 1 (threadpoolctl, in every executor; "
+        f"{_threads()} outside cells in this process).",
         "Records identical to the sequential run (apart from wall time and peak memory): "
         + ", ".join(f"{k}: {'yes' if v else 'NO'}" for k, v in same.items()),
     ]

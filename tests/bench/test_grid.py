@@ -152,3 +152,37 @@ def test_config_file_errors_are_one_line(tmp_path: Path) -> None:
     bad.write_text("a: [")
     with pytest.raises(MlrailsError, match="not valid YAML"):
         read_config(bad)
+
+
+def test_an_attack_the_model_cannot_take_stops_before_work(artifact: Path, cancer: Any) -> None:
+    from mlrails.bench import AttackError
+
+    cfg = GridConfig(artifact=artifact, data=DATA, attacks=[{"name": "fgsm"}])
+    seen: list[Any] = []
+    with pytest.raises(AttackError, match="pair 'model': fgsm needs a differentiable"):
+        run_grid(cfg, cancer.X_test, cancer.y_test, progress=seen.append)
+    assert seen == []
+    with pytest.raises(ValidationError, match="unknown attack 'fgm'"):
+        GridConfig(artifact=artifact, data=DATA, attacks=[{"name": "fgm"}])
+    bad = GridConfig(
+        artifact=artifact, data=DATA, attacks=[{"name": "pgd", "params": {"epsilons": [1, 2]}}]
+    )
+    with pytest.raises(AttackError, match="epsilons"):
+        run_grid(bad, cancer.X_test, cancer.y_test)
+
+
+@pytest.mark.slow
+def test_black_box_attack_cells_in_a_grid(artifact: Path, cancer: Any) -> None:
+    cfg = GridConfig(
+        artifact=artifact,
+        data=DATA,
+        attacks=[{"name": "hopskipjump", "severities": [1, 5]}],
+        n_resamples=200,
+    )
+    X, y = cancer.X_test.iloc[:30], cancer.y_test[:30]
+    clean, s1, s5 = run_grid(cfg, X, y, cancer.X_train)
+    assert [c.kind for c in (clean, s1, s5)] == ["clean", "attack", "attack"]
+    assert s1.error is None and s5.error is None
+    assert s5.metrics["accuracy"] <= s1.metrics["accuracy"] <= clean.metrics["accuracy"]
+    assert s5.metrics["accuracy"] < clean.metrics["accuracy"]
+    assert s5.rows_hash != clean.rows_hash

@@ -314,6 +314,22 @@ def test_comparisons_table(record: RunRecord) -> None:
     )
 
 
+def test_power_notes(record: RunRecord) -> None:
+    _, notes = compare_pairs(record, n_resamples=50)
+    resolved = [n for n in notes if n.replicates_needed is not None]
+    assert resolved  # two seeds per condition: a spread, hence a sample size
+    md = render_markdown(record, power=notes)
+    rows = _md_rows(md, "Power")
+    assert len(rows) == len(notes)
+    by_condition = {(r[0], r[1]): r for r in rows}
+    for n in resolved:
+        row = by_condition[(f"{n.name}/s{n.severity}", f"{n.pair_b} − {n.pair_a}")]
+        assert row[2] == str(n.replicates) and row[-1] == str(n.replicates_needed)
+    html = render_html(record, power=notes)
+    assert '<h2 id="power">' in html and 'href="#power"' in html
+    assert '<h2 id="power">' not in render_html(record)
+
+
 # ------------------------------------------------------------------------------------- Markdown
 
 

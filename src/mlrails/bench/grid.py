@@ -277,7 +277,7 @@ def check_cells(cells: list[CellSpec]) -> None:
 
                 make_attack(spec.name, **spec.params)
         except PerturbationError as exc:
-            raise PerturbationError(f"{spec.key}: {exc}") from None
+            raise type(exc)(f"{spec.key}: {exc}") from None
 
 
 def check_test_set(name: str, rails: Rails, X: Any) -> None:
@@ -342,8 +342,8 @@ def run_grid(
             for a in config.attacks:
                 try:
                     make_attack(a.name, **a.params).check_model(r.adapter)
-                except PerturbationError as exc:
-                    raise PerturbationError(f"pair {pair.name!r}: {exc}") from None
+                except PerturbationError as exc:  # an AttackError stays one
+                    raise type(exc)(f"pair {pair.name!r}: {exc}") from None
     job = GridJob(sources, X, np.asarray(y), reference, tolerance, config.n_resamples)
     ex = executor or get_executor(
         config.executor,

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from mlrails.bench.compare import PowerNote
 from mlrails.bench.record import CellRecord, Reliability, RunRecord
 from mlrails.bench.svg import Series, line_chart
 
@@ -649,6 +650,51 @@ def _comparisons_html(comparisons: Sequence[Any]) -> str:
     )
 
 
+def _power_rows(notes: Sequence[PowerNote]) -> list[list[str]]:
+    rows = []
+    for n in notes:
+        rows.append(
+            [
+                f"{n.name}/s{n.severity}",
+                f"{n.pair_b} − {n.pair_a}",
+                str(n.replicates),
+                fmt(n.mean_difference),
+                "–" if n.sd is None else fmt(n.sd),
+                f"±{fmt(n.target)}",
+                "–" if n.power_now is None else f"{n.power_now:.0%}",
+                "needs ≥ 2 replicates"
+                if n.sd is None
+                else ("–" if n.replicates_needed is None else str(n.replicates_needed)),
+            ]
+        )
+    return rows
+
+
+_POWER_HEAD = [
+    "condition",
+    "pairs",
+    "replicates",
+    "mean b − a",
+    "sd",
+    "to resolve",
+    "power now",
+    "replicates needed",
+]
+
+
+def _power_html(notes: Sequence[PowerNote]) -> str:
+    rows = [
+        [f"<code>{escape(r[0])}</code>", *(escape(x) for x in r[1:])] for r in _power_rows(notes)
+    ]
+    return (
+        '<h2 id="power">Power</h2>'
+        '<p class="note">Accuracy difference between pairs per condition across seeds × '
+        "repeats: the power of a two-sided paired t-test (α = 0.05) to resolve the target "
+        "difference now, and the replicates it needs for 80 % power.</p>"
+        + _table(_POWER_HEAD, rows, "power")
+    )
+
+
 def _failed_html(v: _View) -> str:
     rows = [
         [f"<code>{escape(c.key)}</code>", f'<span class="err">{escape(c.error or "")}</span>']
@@ -693,16 +739,20 @@ def render_html(
     *,
     comparisons: Sequence[Any] | None = None,
     gate: Any | None = None,
+    power: Sequence[PowerNote] | None = None,
 ) -> str:
     """The whole report as one self-contained HTML page (inline CSS and SVG, no script, no
     external URL). ``comparisons``: paired comparisons between pairs (objects or mappings
     with ``condition, metric, pair_a, pair_b, value_a, value_b, difference, effect_size, p,
-    p_holm, significant``); ``gate``: a regression-gate result (``ok``, ``regressions``)."""
+    p_holm, significant``); ``gate``: a regression-gate result (``ok``, ``regressions``);
+    ``power``: the power notes of :func:`~mlrails.bench.compare.compare_pairs`."""
     v = _view(record)
     nav = ['<a href="#summary">summary</a>']
     nav += [f'<a href="#{c.anchor}">{escape(c.name)}</a>' for c in v.conditions]
     if comparisons:
         nav.append('<a href="#comparisons">comparisons</a>')
+    if power:
+        nav.append('<a href="#power">power</a>')
     if v.failed:
         nav.append('<a href="#failed">failed cells</a>')
     nav.append('<a href="#cells">every cell</a>')
@@ -719,6 +769,7 @@ def render_html(
         _clean_section(v),
         *(_condition_section(v, c) for c in v.conditions),
         _comparisons_html(comparisons) if comparisons else "",
+        _power_html(power) if power else "",
         _failed_html(v) if v.failed else "",
         _cells_html(v),
     ]
@@ -752,10 +803,12 @@ def render_markdown(
     *,
     comparisons: Sequence[Any] | None = None,
     gate: Any | None = None,
+    power: Sequence[PowerNote] | None = None,
 ) -> str:
     """A compact Markdown summary for CI logs: provenance, clean metrics per pair, per
-    perturbation or attack the curve metrics by severity, failed cells, the gate verdict and
-    the significant comparisons. Numbers as in the HTML (``value [low, high]``)."""
+    perturbation or attack the curve metrics by severity, failed cells, the gate verdict,
+    the significant comparisons and the power notes. Numbers as in the HTML
+    (``value [low, high]``)."""
     v = _view(record)
     r, m = record, record.machine
     out = [
@@ -824,6 +877,9 @@ def render_markdown(
                     for c in sig
                 ),
             )
+    if power:
+        out += ["## Power", ""]
+        out += _md_table(_POWER_HEAD, ([_md(x) for x in r] for r in _power_rows(power)))
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -855,7 +911,7 @@ def _md_gate(gate: Any) -> list[str]:
 
 def write_report(record: RunRecord, out_dir: str | Path, **kw: Any) -> tuple[Path, Path]:
     """Write ``report.html`` and ``summary.md`` into ``out_dir`` (created if needed); ``kw``
-    goes to both renderers (``comparisons``, ``gate``). Returns both paths."""
+    goes to both renderers (``comparisons``, ``gate``, ``power``). Returns both paths."""
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
     html_path, md_path = d / "report.html", d / "summary.md"

@@ -495,10 +495,10 @@ def _bench_run(
     gate = None if base is None else compare_to_baseline(record, base, alpha=alpha)
     out.mkdir(parents=True, exist_ok=True)
     record.write(out / "record.json")
-    html_path, md_path = write_report(record, out, comparisons=comparisons, gate=gate)
+    html_path, md_path = write_report(record, out, comparisons=comparisons, gate=gate, power=notes)
     stored = _bench_store(record, store_target)
     if markdown:
-        sys.stdout.write(render_markdown(record, comparisons=comparisons, gate=gate))
+        sys.stdout.write(render_markdown(record, comparisons=comparisons, gate=gate, power=notes))
     else:
         _bench_table(record, comparisons, notes)
     err_console.print(
@@ -607,8 +607,8 @@ def _bench_record_command(
 
     record = load_record(ref, store_target)
     if what == "report":
-        comparisons, _ = compare_pairs(record)
-        html_path, md_path = write_report(record, out, comparisons=comparisons)
+        comparisons, notes = compare_pairs(record)
+        html_path, md_path = write_report(record, out, comparisons=comparisons, power=notes)
         console.print(f"{html_path}\n{md_path}", highlight=False)
         return
     cfg = GridConfig.model_validate(record.config)
