@@ -11,7 +11,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_detection, bench_overhead, bench_serve, bench_silent
+from benchmarks import (
+    bench_attacks,
+    bench_detection,
+    bench_grid,
+    bench_overhead,
+    bench_reproduce,
+    bench_serve,
+    bench_silent,
+)
 
 
 def main() -> None:
@@ -20,6 +28,12 @@ def main() -> None:
         print(mod.main())
         print()
     print(bench_serve.main([]))
+    print()
+    print(bench_grid.main())
+    print()
+    print(bench_attacks.main([]))
+    print()
+    print(bench_reproduce.main())
 
 
 if __name__ == "__main__":
