@@ -337,7 +337,10 @@ def _provenance(v: _View) -> str:
         ("started", escape(r.started_at)),
         ("finished", escape(r.finished_at)),
         ("wall time", f"{r.wall_s:.1f} s"),
-        ("seeds × repeats", escape(f"{', '.join(map(str, r.seeds)) or '—'} × {r.repeats}")),
+        (
+            "seeds, repeats",
+            escape(f"seeds [{', '.join(map(str, r.seeds))}] × {r.repeats} repeat(s) each"),
+        ),
         ("cells", f"{len(r.cells)} ({len(v.failed)} failed)"),
         (
             "data",
