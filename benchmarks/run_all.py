@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import (
     bench_attacks,
     bench_detection,
+    bench_drift,
     bench_grid,
     bench_overhead,
     bench_reproduce,
@@ -34,6 +35,8 @@ def main() -> None:
     print(bench_attacks.main([]))
     print()
     print(bench_reproduce.main())
+    print()
+    print(bench_drift.main())
 
 
 if __name__ == "__main__":

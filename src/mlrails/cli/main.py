@@ -885,3 +885,12 @@ def log_export(
         except MlrailsError as exc:
             _fail(str(exc))
     console.print(f"{n} decisions written to {out}", highlight=False)
+
+
+from mlrails.cli.describe_cmd import describe as _describe  # noqa: E402
+
+app.command(name="describe")(_describe)
+
+from mlrails.cli.mismatch_cmd import mismatch as _mismatch  # noqa: E402
+
+app.command(name="mismatch")(_mismatch)

@@ -1,0 +1,172 @@
+"""check_descriptors: statistics from descriptors, skipped rules, unreadable files, rendering."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mismatch_system import (
+    EDGES,
+    TRAIN_AGE,
+    categorical_stats,
+    consistent,
+    descriptor_set,
+    numeric_stats,
+    production_data,
+    training_data,
+    with_,
+)
+from scipy import stats
+
+from mlrails.descriptors import read_descriptor_dir, write_descriptor_dir
+from mlrails.mismatch.check import check_descriptors, compare_histograms, compare_statistics
+from mlrails.mismatch.drift import DriftConfig
+from mlrails.mismatch.render import to_html, to_json
+
+
+def _stat(report_stats: Sequence[Mapping[str, object]], name: str) -> Mapping[str, object]:
+    return next(s for s in report_stats if s["field"] == name)
+
+
+def test_category_share_shift_alarms() -> None:
+    shifted = {"red": 300, "green": 300, "blue": 400}
+    report = check_descriptors(with_(production_data=production_data(color=shifted)))
+    drift = report.by_rule("MM-STAT-DRIFT")
+    assert len(drift) == 1 and drift[0].severity == "warning"
+    n = drift[0].numbers
+    assert n["test"] == "chi2" and n["exactness"] == "exact"
+    # the same numbers as scipy on the 2 × 3 table
+    chi = stats.chi2_contingency([[500, 300, 200], [300, 300, 400]])
+    assert n["statistic"] == pytest.approx(chi.statistic)
+    assert n["p_value"] == pytest.approx(chi.pvalue)
+    assert float(n["cramers_v_equal_n"]) >= 0.1  # type: ignore[arg-type]
+    assert set(drift[0].roles) == {"data scientist", "operations"}
+
+
+def test_tiny_shift_on_huge_counts_is_significant_without_alarm() -> None:
+    big = {"red": 5_000_000, "green": 3_000_000, "blue": 2_000_000}
+    moved = {"red": 4_950_000, "green": 3_030_000, "blue": 2_020_000}
+    td = training_data()
+    td = td.model_copy(update={"statistics": [td.statistics[0], categorical_stats("color", big)]})
+    report = check_descriptors(
+        with_(training_data=td, production_data=production_data(color=moved))
+    )
+    row = _stat(report.statistics, "color")
+    assert row["significant"] is True and row["alarm"] is False
+    (f,) = [f for f in report.by_rule("MM-STAT-DRIFT") if "'color'" in f.message]
+    assert f.severity == "info" and "no alarm" in f.message
+    assert all(f.severity == "info" for f in report.by_rule("MM-STAT-DRIFT"))
+
+
+def test_numeric_shift_on_shared_edges_alarms_with_bounds() -> None:
+    moved = [20, 60, 220, 400, 300]  # mass moved one to two bins up
+    report = check_descriptors(with_(production_data=production_data(age=moved)))
+    row = _stat(report.statistics, "age")
+    assert row["test"] == "ks" and row["exactness"] == "binned bounds"
+    assert row["alarm"] is True
+    d_lo, d_hi = float(row["statistic"]), float(row["ks_upper"])  # type: ignore[arg-type]
+    assert 0 < d_lo <= d_hi <= 1
+    w = float(row["wasserstein"])  # type: ignore[arg-type]
+    assert float(row["wasserstein_lower"]) <= w <= float(row["wasserstein_upper"]) + 1e-9  # type: ignore[arg-type]
+    chi = stats.chi2_contingency([TRAIN_AGE, moved])
+    assert row["bins_chi2_p"] == pytest.approx(chi.pvalue)
+
+
+def test_binned_ks_bounds_contain_the_raw_statistic() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(25, 8, 3000), rng.normal(27, 8, 2500)
+    edges = list(np.linspace(-20, 70, 19))
+    ha, hb = np.histogram(a, edges)[0].tolist(), np.histogram(b, edges)[0].tolist()
+    ref = numeric_stats("x", ha, edges).model_copy(update={"mean": a.mean(), "std": a.std(ddof=1)})
+    cur = numeric_stats("x", hb, edges).model_copy(update={"mean": b.mean(), "std": b.std(ddof=1)})
+    c = compare_histograms("x", "x", ref, cur, DriftConfig())
+    raw = stats.ks_2samp(a, b)
+    assert c.statistic <= raw.statistic + 1e-12 <= c.ks_upper + 1e-12  # type: ignore[operator]
+    assert c.p_value >= raw.pvalue  # conservative
+    w = stats.wasserstein_distance(a, b)
+    assert c.wasserstein_lower - 1e-9 <= w <= c.wasserstein_upper  # type: ignore[operator]
+    assert c.wasserstein == pytest.approx(w, rel=0.15)
+
+
+def test_different_edges_are_approximate() -> None:
+    td = training_data()
+    prod = production_data()
+    other = numeric_stats("age", [300, 400, 300], [0.0, 15.0, 35.0, 50.0])
+    prod = prod.model_copy(update={"statistics": [other, prod.statistics[1]]})
+    cmp = compare_statistics(td, prod)
+    age = next(c for c in cmp.fields if c.field == "age")
+    assert age.exactness == "approximate" and age.bins_chi2_p is None and age.ks_upper is None
+
+
+def test_incomparable_statistics_are_missing_information() -> None:
+    prod = production_data()
+    as_freq = categorical_stats("age", {"young": 500, "old": 500})
+    prod = prod.model_copy(update={"statistics": [as_freq, prod.statistics[1]]})
+    report = check_descriptors(with_(production_data=prod))
+    (f,) = report.by_rule("MM-STAT-MISSING")
+    assert "age" in f.message and f.severity == "info"
+
+
+def test_bh_is_applied_across_fields() -> None:
+    report = check_descriptors(with_())
+    p = [float(s["p_value"]) for s in report.statistics]  # type: ignore[arg-type]
+    adj = [float(s["p_adjusted"]) for s in report.statistics]  # type: ignore[arg-type]
+    assert len(p) == 3  # age, color, labels
+    assert np.allclose(adj, stats.false_discovery_control(p))
+
+
+def test_missing_descriptors_skip_their_rules() -> None:
+    d = consistent()
+    del d["production_environment"]
+    report = check_descriptors(descriptor_set(d))
+    skipped = {s.rule_id: s.reason for s in report.skipped_rules}
+    assert (
+        "MM-INFERENCE-TIME" in skipped
+        and "production_environment.json" in skipped["MM-INFERENCE-TIME"]
+    )
+    assert "MM-FRAMEWORK" in report.checked_rules
+
+
+def test_broken_file_is_reported_and_the_rest_checked(tmp_path: Path) -> None:
+    write_descriptor_dir(consistent().values(), tmp_path)
+    (tmp_path / "production_environment.json").write_text("{not json", encoding="utf-8")
+    doc = json.loads((tmp_path / "trained_model.json").read_text())
+    doc["inference_time"]["unit"] = "Fortnights"
+    (tmp_path / "trained_model.json").write_text(json.dumps(doc))
+    report = check_descriptors(read_descriptor_dir(tmp_path))
+    files = {Path(p.file).name: p for p in report.descriptor_problems}
+    assert set(files) == {"production_environment.json", "trained_model.json"}
+    assert files["trained_model.json"].path == "$.inference_time.unit"
+    skipped = {s.rule_id: s.reason for s in report.skipped_rules}
+    assert "production_environment.json" in skipped["MM-THROUGHPUT"]
+    assert skipped["MM-THROUGHPUT"].startswith("unreadable: ")
+    assert "MM-SCHEMA-TYPE" in report.checked_rules and "MM-STAT-DRIFT" in report.checked_rules
+    assert report.exit_code("error") == 1 and report.exit_code("never") == 0
+
+
+def test_json_and_html_outputs() -> None:
+    shifted = {"red": 300, "green": 300, "blue": 400}
+    report = check_descriptors(with_(production_data=production_data(color=shifted)))
+    data = json.loads(to_json(report))
+    assert data["summary"]["warning"] >= 1
+    assert data["findings"][0]["rule_id"] and "numbers" in data["findings"][0]
+    html = to_html(report)
+    assert html.startswith("<!DOCTYPE html>") and "MM-STAT-DRIFT" in html
+    assert not re.search(r"(?:src|href)\s*=|https?://|@import|<script", html)
+
+
+def test_html_escapes_descriptor_text() -> None:
+    pdd = production_data()
+    schema = [f.model_copy() for f in pdd.data_schema]
+    evil = "<script>alert(1)</script>"
+    schema.append(schema[0].model_copy(update={"field_name": evil}))
+    report = check_descriptors(
+        with_(production_data=pdd.model_copy(update={"data_schema": schema}))
+    )
+    html = to_html(report)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert EDGES  # the shared fixture edges are importable
