@@ -193,3 +193,20 @@ def test_throughput_and_missing_info() -> None:
     assert any(
         "$.default_model_output" in f.fields[0] for f in _run("MM-MISSING-INFO", trained_model=tm)
     )
+
+
+def test_placeholders_are_missing_information_not_unmet_expectations() -> None:
+    from mlrails.mismatch.rules import _blank, _expected_in_prod
+
+    assert _blank("TO FILL") and _blank(" to fill ") and not _blank("accuracy")
+    found = _expected_in_prod(
+        "MM-METRICS-PROD",
+        [("TO FILL", "$.algorithm_metrics[0].metric"), ("recall", "$.algorithm_metrics[1].metric")],
+        ["accuracy"],
+        "$.algorithm_metrics",
+        [],
+        "$.other_metrics",
+        "algorithm metric",
+        "hint",
+    )
+    assert [f.numbers["name"] for f in found] == ["recall"]

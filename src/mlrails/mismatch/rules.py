@@ -1127,7 +1127,7 @@ def _expected_in_prod(
     out = []
     for name, path in needed:
         key = norm_text(name)
-        if key in main:
+        if key in main or _blank(name):  # a placeholder is MM-MISSING-INFO's to report
             continue
         found_elsewhere = key in other
         out.append(
@@ -1589,7 +1589,8 @@ def contract_production(ds: DescriptorSet) -> list[Finding]:
 # missing information
 
 
-_EMPTY = {"", "tbd", "todo", "n/a", "na", "unknown", "?", "-"}
+#: what counts as "not filled in" (``TO FILL`` is what ``mlrails describe`` leaves)
+_EMPTY = {"", "tbd", "todo", "to fill", "n/a", "na", "unknown", "?", "-"}
 
 
 def _blank(value: object) -> bool:
