@@ -894,3 +894,7 @@ app.command(name="describe")(_describe)
 from mlrails.cli.mismatch_cmd import mismatch as _mismatch  # noqa: E402
 
 app.command(name="mismatch")(_mismatch)
+
+from mlrails.cli.drift_cmd import drift as _drift  # noqa: E402
+
+app.command(name="drift")(_drift)

@@ -168,20 +168,13 @@ def describe_production_data(
     missing in a numeric field), else every key seen. A field the ``training`` descriptor has
     a histogram for is binned with its edges. The distribution is that of the predictions.
     """
-    records, shown = _window_records(store, since, until)
-    rows = [r for r in records if r.row_index is not None and isinstance(r.input, dict)]
-    if not rows:
-        raise MlrailsError(f"{shown}: no row was logged {_window_text(since, until)}")
-    frame = pd.DataFrame([r.input for r in rows])
+    frame, rows, shown = logged_window(store, since=since, until=until, contract=contract)
     specs = {f.name: f for f in contract.fields} if contract is not None else {}
-    names = list(specs) if specs else [str(c) for c in frame.columns]
     stats: list[FieldStatistics] = []
     schema: list[ProductionDataField] = []
-    for field in names:
-        raw = frame[field] if field in frame.columns else pd.Series([None] * len(frame))
+    for field in frame.columns:
+        series = frame[field]
         spec = specs.get(field)
-        numeric = spec is not None and spec.kind in ("numeric", "integer")
-        series = _coerced(raw.rename(field), numeric=numeric)
         edges = _training_edges(training, field)
         stats.append(FieldStatistics.from_series(series, bins=edges if edges else bins))
         schema.append(
@@ -203,6 +196,32 @@ def describe_production_data(
         distribution=distribution,
         documentation=[],
     )
+
+
+def logged_window(
+    store: str | Path | Store,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    contract: InputContract | None = None,
+) -> tuple[pd.DataFrame, list[DecisionRecord], str]:
+    """The inputs logged in ``[since, until)`` as a typed table (the contract's fields when
+    given: numbers where a field is numeric, anything else missing), their records, and the
+    store as shown to people. :class:`MlrailsError` if no row was logged in the window."""
+    records, shown = _window_records(store, since, until)
+    rows = [r for r in records if r.row_index is not None and isinstance(r.input, dict)]
+    if not rows:
+        raise MlrailsError(f"{shown}: no row was logged {_window_text(since, until)}")
+    raw = pd.DataFrame([r.input for r in rows])
+    specs = {f.name: f for f in contract.fields} if contract is not None else {}
+    names = list(specs) if specs else [str(c) for c in raw.columns]
+    columns = {}
+    for field in names:
+        col = raw[field] if field in raw.columns else pd.Series([None] * len(raw))
+        spec = specs.get(field)
+        numeric = spec is not None and spec.kind in ("numeric", "integer")
+        columns[field] = _coerced(col.rename(field), numeric=numeric)
+    return pd.DataFrame(columns), rows, shown
 
 
 # -- helpers -----------------------------------------------------------------------------
