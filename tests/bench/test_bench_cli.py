@@ -4,31 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from clikit import run_cli
 from mlrails.bench.grid import GridConfig, run_grid
-
-MLRAILS = Path(sys.executable).with_name("mlrails")
-
-
-def _cli(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
-    return subprocess.run(
-        [str(MLRAILS), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        cwd=cwd,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +30,7 @@ def workdir(cancer_rails: Any, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 def test_bench_runs_the_grid_records_and_reports(workdir: Path, cancer: Any) -> None:
-    r = _cli("bench", "bench.yaml", "--out", "out", "--store", "runs.db", cwd=workdir)
+    r = run_cli("bench", "bench.yaml", "--out", "out", "--store", "runs.db", cwd=workdir)
     assert r.returncode == 0, r.stderr
     assert "model:gaussian_noise/s5/seed0" in r.stdout and "failed" in r.stdout
     assert "1 cell(s) failed" in r.stderr
@@ -74,10 +57,10 @@ def test_bench_runs_the_grid_records_and_reports(workdir: Path, cancer: Any) -> 
     assert record["cells"][3]["error"].startswith("PerturbationError")
     # the run is in the database: verify it by id, and re-render its report
     run_id = record["run_id"]
-    v = _cli("bench", "verify", run_id, "--store", "runs.db", cwd=workdir)
+    v = run_cli("bench", "verify", run_id, "--store", "runs.db", cwd=workdir)
     assert v.returncode == 0, v.stderr
     assert "identical" in v.stdout and "4 cells" in v.stdout
-    rep = _cli("bench", "report", "out/record.json", "--out", "again", cwd=workdir)
+    rep = run_cli("bench", "report", "out/record.json", "--out", "again", cwd=workdir)
     assert rep.returncode == 0, rep.stderr
     assert (workdir / "again" / "summary.md").read_text() == (
         workdir / "out" / "summary.md"
@@ -88,7 +71,7 @@ def test_verify_reports_a_tampered_record(workdir: Path) -> None:
     record = json.loads((workdir / "out" / "record.json").read_text())
     record["cells"][1]["metrics"]["accuracy"] += 1e-12
     (workdir / "tampered.json").write_text(json.dumps(record))
-    v = _cli("bench", "verify", "tampered.json", "--no-store", cwd=workdir)
+    v = run_cli("bench", "verify", "tampered.json", "--no-store", cwd=workdir)
     assert v.returncode == 1
     assert "model:gaussian_noise/s1/seed0 metrics.accuracy" in v.stdout
 
@@ -104,13 +87,13 @@ def test_baseline_gate_fails_on_a_planted_regression(workdir: Path) -> None:
             cell["metrics"]["silent_failure_rate"] = None
             cell["correct"] = base64.b64encode(np.packbits(np.ones(n, bool)).tobytes()).decode()
     (workdir / "perfect.json").write_text(json.dumps(base))
-    r = _cli(
+    r = run_cli(
         "bench", "bench.yaml", "--out", "gated", "--no-store", "--baseline", "perfect.json",
         cwd=workdir,
     )  # fmt: skip
     assert r.returncode == 1, r.stderr
     assert "regression" in r.stderr and "model:gaussian_noise/s5/seed0 accuracy" in r.stderr
-    same = _cli(
+    same = run_cli(
         "bench", "bench.yaml", "--out", "gated", "--no-store", "--baseline", "out/record.json",
         cwd=workdir,
     )  # fmt: skip
@@ -119,7 +102,7 @@ def test_baseline_gate_fails_on_a_planted_regression(workdir: Path) -> None:
 
 
 def test_init_writes_a_config_that_validates(workdir: Path) -> None:
-    r = _cli("bench", "--init", cwd=workdir)
+    r = run_cli("bench", "--init", cwd=workdir)
     assert r.returncode == 0 and "perturbations:" in r.stdout
     (workdir / "example.yaml").write_text(r.stdout)
     from mlrails.bench.grid import read_config
@@ -131,15 +114,15 @@ def test_bad_config_is_one_line_error(workdir: Path) -> None:
     (workdir / "bad.yaml").write_text(
         "artifact: rails\ndata: {bundled: breast_cancer}\nperturbations: [{name: nois}]\n"
     )
-    r = _cli("bench", "bad.yaml", cwd=workdir)
+    r = run_cli("bench", "bad.yaml", cwd=workdir)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "unknown perturbation 'nois'" in lines[0]
-    r = _cli("bench", cwd=workdir)
+    r = run_cli("bench", cwd=workdir)
     assert r.returncode == 2 and "--init" in r.stderr
-    r = _cli("bench", "verify", "nothing.json", "--no-store", cwd=workdir)
+    r = run_cli("bench", "verify", "nothing.json", "--no-store", cwd=workdir)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "nothing.json" in r.stderr
     (workdir / "junk.json").write_text("{not json")
-    r = _cli("bench", "verify", "junk.json", "--no-store", cwd=workdir)
+    r = run_cli("bench", "verify", "junk.json", "--no-store", cwd=workdir)
     assert r.returncode == 2 and "not a JSON benchmark record" in r.stderr

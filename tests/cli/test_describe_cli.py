@@ -3,30 +3,18 @@ CSV, a filled context and a SQLite decision log."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from clikit import run_cli
 from mlrails.descriptors import read_descriptor_dir
 from mlrails.descriptors.describe import TO_FILL
 
 pytestmark = pytest.mark.slow
-
-MLRAILS = Path(sys.executable).with_name("mlrails")
-
-
-def run_cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "CLICOLOR_FORCE")}
-    env.update({"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"})
-    return subprocess.run(
-        [str(MLRAILS), *map(str, args)],
-        capture_output=True, text=True, timeout=180, env=env, cwd=cwd, check=False,
-    )  # fmt: skip
 
 
 def one_line_error(res: subprocess.CompletedProcess[str], *needles: str) -> None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,15 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-MLRAILS = Path(sys.executable).with_name("mlrails")
-
-
-def _cli(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
-    return subprocess.run(
-        [str(MLRAILS), *map(str, args)],
-        capture_output=True, text=True, timeout=300, env=env, cwd=cwd, check=False,
-    )  # fmt: skip
+from clikit import run_cli
 
 
 def _log(db: Path, X: pd.DataFrame, when: datetime, trace: str) -> None:
@@ -62,10 +51,10 @@ def test_drift_alarms_on_shifted_traffic_only(
     _log(tmp_path / "shift.db", cancer.X_test, now - timedelta(days=2), "old")  # outside 1h
     _log(tmp_path / "shift.db", shifted, now, "new")
     common = ("--reference", "train.csv", "--target", "label", "--window", "1h")
-    calm = _cli("drift", "rails", "--store", "calm.db", *common, cwd=tmp_path)
+    calm = run_cli("drift", "rails", "--store", "calm.db", *common, cwd=tmp_path)
     assert calm.returncode == 0, calm.stderr
     assert "0 of 30 field(s) alarm" in calm.stderr
-    r = _cli("drift", "rails", "--store", "shift.db", *common, "--json", "d.json", cwd=tmp_path)
+    r = run_cli("drift", "rails", "--store", "shift.db", *common, "--json", "d.json", cwd=tmp_path)
     assert r.returncode == 1, r.stderr
     assert "mean radius" in r.stderr and "drift alarm" in r.stdout
     doc = json.loads((tmp_path / "d.json").read_text())
@@ -75,7 +64,7 @@ def test_drift_alarms_on_shifted_traffic_only(
     got = {f["field"]: f for f in doc["fields"]}
     for f in direct.fields:
         assert got[f.field]["statistic"] == f.statistic and got[f.field]["n_cur"] == len(shifted)
-    never = _cli(
+    never = run_cli(
         "drift", "rails", "--store", "shift.db", *common, "--fail-on", "never", cwd=tmp_path
     )
     assert never.returncode == 0
@@ -83,10 +72,10 @@ def test_drift_alarms_on_shifted_traffic_only(
 
 def test_drift_bad_input_is_one_line(cancer_rails: Any, tmp_path: Path) -> None:
     cancer_rails.save(tmp_path / "rails")
-    r = _cli("drift", "rails", "--store", "none.db", "--bundled", "breast_cancer", cwd=tmp_path)
+    r = run_cli("drift", "rails", "--store", "none.db", "--bundled", "breast_cancer", cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "none.db" in r.stderr
-    r = _cli("drift", "rails", "--store", "none.db", cwd=tmp_path)
+    r = run_cli("drift", "rails", "--store", "none.db", cwd=tmp_path)
     assert r.returncode == 2 and "--reference FILE or --bundled" in r.stderr
-    r = _cli("drift", "rails", "--store", "x.db", "--bundled", "iris", cwd=tmp_path)
+    r = run_cli("drift", "rails", "--store", "x.db", "--bundled", "iris", cwd=tmp_path)
     assert r.returncode == 2 and "breast_cancer or wine" in r.stderr

@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from mismatch_system import consistent, development_environment, trained_model
 
+from clikit import run_cli
 from mlrails.descriptors import write_descriptor_dir
-
-MLRAILS = Path(sys.executable).with_name("mlrails")
-
-
-def _cli(*args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
-    return subprocess.run(
-        [str(MLRAILS), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=cwd,
-        check=False,
-    )
 
 
 def test_consistent_directory_passes_and_writes_reports(tmp_path: Path) -> None:
     write_descriptor_dir(consistent().values(), tmp_path / "d")
-    r = _cli("mismatch", "d", "--json", "out/m.json", "--html", "out/m.html", cwd=tmp_path)
+    r = run_cli("mismatch", "d", "--json", "out/m.json", "--html", "out/m.html", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "0 error(s)" in r.stdout
     data = json.loads((tmp_path / "out" / "m.json").read_text())
@@ -46,19 +29,19 @@ def test_mismatch_fails_ci_and_broken_file_is_named(tmp_path: Path) -> None:
     d["development_environment"] = development_environment(frameworks=("scikit-learn",))
     write_descriptor_dir(d.values(), tmp_path / "d")
     (tmp_path / "d" / "raw_data.json").write_text("[1, 2", encoding="utf-8")
-    r = _cli("mismatch", "d", "--json", "m.json", cwd=tmp_path)
+    r = run_cli("mismatch", "d", "--json", "m.json", cwd=tmp_path)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "MM-FRAMEWORK" in r.stdout and "raw_data.json" in r.stdout
     data = json.loads((tmp_path / "m.json").read_text())
     assert data["descriptor_problems"][0]["file"].endswith("raw_data.json")
     assert data["descriptor_problems"][0]["path"].startswith("$")
     assert any(s["rule_id"] == "MM-LINK-RAW" for s in data["skipped_rules"])
-    assert _cli("mismatch", "d", "--fail-on", "never", cwd=tmp_path).returncode == 0
+    assert run_cli("mismatch", "d", "--fail-on", "never", cwd=tmp_path).returncode == 0
 
 
 def test_bad_usage_exits_2(tmp_path: Path) -> None:
-    r = _cli("mismatch", "nowhere", cwd=tmp_path)
+    r = run_cli("mismatch", "nowhere", cwd=tmp_path)
     assert r.returncode == 2 and "not a directory" in r.stderr
-    assert _cli("mismatch", ".", "--fail-on", "sometimes", cwd=tmp_path).returncode == 2
-    h = _cli("mismatch", "--help", cwd=tmp_path)
+    assert run_cli("mismatch", ".", "--fail-on", "sometimes", cwd=tmp_path).returncode == 2
+    h = run_cli("mismatch", "--help", cwd=tmp_path)
     assert h.returncode == 0 and "--fail-on" in h.stdout and "Examples" in h.stdout

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from mlrails.bench.cell import CellSpec
 from mlrails.bench.executors import Executor, GridJob, PairSource, get_executor
 from mlrails.bench.perturbations import SEVERITIES, PerturbationError, available, make
-from mlrails.bench.record import CellRecord
+from mlrails.bench.record import CellRecord, first_error
 from mlrails.errors import DataError, MlrailsError
 from mlrails.guard.rails import Rails
 from mlrails.tabular_io import read_table
@@ -245,9 +245,7 @@ def read_config(path: str | Path) -> GridConfig:
     try:
         cfg = GridConfig.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise MlrailsError(f"{p}: {where}: {first['msg']}") from None
+        raise MlrailsError(f"{p}: {first_error(exc)}") from None
     base = p.parent
     if cfg.artifact is not None:
         cfg.artifact = _resolve(base, cfg.artifact)

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mlrails.errors import MlrailsError
 
@@ -174,7 +174,6 @@ class RunRecord(BaseModel):
     @classmethod
     def read(cls, path: str | Path) -> RunRecord:
         """Read a record file; one-line :class:`RecordError` if it is not one."""
-        from pydantic import ValidationError
 
         p = Path(path)
         try:
@@ -188,9 +187,7 @@ class RunRecord(BaseModel):
         try:
             return cls.model_validate(raw)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(x) for x in first["loc"])
-            raise RecordError(f"{p}: {where}: {first['msg']}") from None
+            raise RecordError(f"{p}: {first_error(exc)}") from None
 
 
 def pack_bits(mask: ArrayLike) -> str:
@@ -203,3 +200,9 @@ def unpack_bits(text: str, n: int) -> NDArray[np.bool_]:
     """Inverse of :func:`pack_bits` for a vector of length ``n``."""
     raw = np.frombuffer(base64.b64decode(text), dtype=np.uint8)
     return np.unpackbits(raw, count=n).astype(bool)
+
+
+def first_error(exc: ValidationError) -> str:
+    """``path.in.document: message`` of a pydantic error's first problem (one-line errors)."""
+    first = exc.errors()[0]
+    return ".".join(str(x) for x in first["loc"]) + f": {first['msg']}"

@@ -34,7 +34,7 @@ from mlrails.bench.provenance import (
     package_versions,
     pair_record,
 )
-from mlrails.bench.record import CellRecord, PairRecord, RecordError, RunRecord
+from mlrails.bench.record import CellRecord, PairRecord, RecordError, RunRecord, first_error
 from mlrails.guard.rails import Rails
 
 Progress = Callable[[CellRecord], None]
@@ -122,9 +122,7 @@ def verify_record(
     try:
         config = GridConfig.model_validate(record.config)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise RecordError(f"run {record.run_id}: config: {where}: {first['msg']}") from None
+        raise RecordError(f"run {record.run_id}: config: {first_error(exc)}") from None
     X, y, reference = config.data.load()
     now_data = data_hashes(X, y, reference)
     for name, was in record.data_hashes.items():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from mlrails.bench.record import RECORD_FORMAT, RecordError, RunRecord
+from mlrails.bench.record import RECORD_FORMAT, RecordError, RunRecord, first_error
 
 
 def save_record(record: RunRecord, store_target: str | Path) -> str:
@@ -45,6 +45,4 @@ def load_record(ref: str | Path, store_target: str | Path | None = None) -> RunR
     try:
         return RunRecord.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise RecordError(f"run {ref!r} in {where}: {loc}: {first['msg']}") from None
+        raise RecordError(f"run {ref!r} in {where}: {first_error(exc)}") from None
