@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from clikit import run_cli
 from mlrails.bench.grid import GridConfig, run_grid
+from runcli import run_cli
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from clikit import run_cli
 from mlrails.descriptors import read_descriptor_dir
 from mlrails.descriptors.describe import TO_FILL
+from runcli import run_cli
 
 pytestmark = pytest.mark.slow
 

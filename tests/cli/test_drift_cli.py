@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from clikit import run_cli
+from runcli import run_cli
 
 
 def _log(db: Path, X: pd.DataFrame, when: datetime, trace: str) -> None:

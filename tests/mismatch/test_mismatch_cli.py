@@ -8,8 +8,8 @@ from pathlib import Path
 
 from mismatch_system import consistent, development_environment, trained_model
 
-from clikit import run_cli
 from mlrails.descriptors import write_descriptor_dir
+from runcli import run_cli
 
 
 def test_consistent_directory_passes_and_writes_reports(tmp_path: Path) -> None:
