@@ -16,6 +16,7 @@ from benchmarks import (
     bench_detection,
     bench_drift,
     bench_grid,
+    bench_monitor,
     bench_overhead,
     bench_reproduce,
     bench_serve,
@@ -37,6 +38,8 @@ def main() -> None:
     print(bench_reproduce.main())
     print()
     print(bench_drift.main())
+    print()
+    print(bench_monitor.main())
 
 
 if __name__ == "__main__":

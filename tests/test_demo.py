@@ -103,3 +103,15 @@ def test_mlrails_demo_command() -> None:
     assert "Traceback" not in res.stdout + res.stderr
     assert "silent failures" in res.stdout
     assert elapsed < 60
+
+
+def test_drift_alarms_on_moved_populations_only(report: DemoReport) -> None:
+    drift = {d.name: d for d in report.drift}
+    assert set(drift) == {c.name for c in report.cases if c.name != "malformed"}
+    assert drift["clean"].alarming == []
+    # shuffling keeps every input's marginal distribution: only the model's side moves
+    # (refusals show as missing predictions, confidence drops)
+    assert set(drift["out-of-distribution"].alarming) <= {"prediction", "confidence"}
+    assert drift["out-of-distribution"].alarming
+    assert len(drift["adversarial"].alarming) >= 5
+    assert drift["noisy"].alarming

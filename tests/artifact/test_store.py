@@ -46,6 +46,8 @@ def test_layout_is_json_and_npz_without_pickle(saved: Path) -> None:
         "manifest.json",
         "model.skops",
         "policy.json",
+        "reference_inputs.npz",
+        "reference_outputs.npz",
         "state.json",
     ]
     with np.load(saved / "arrays.npz", allow_pickle=False) as npz:  # raises on object arrays
@@ -60,6 +62,8 @@ def test_layout_is_json_and_npz_without_pickle(saved: Path) -> None:
         "policy.json",
         "state.json",
         "model.skops",
+        "reference_inputs.npz",
+        "reference_outputs.npz",
     }
     assert manifest["model"]["framework"] == "scikit-learn"
     assert manifest["libraries"]["numpy"] == np.__version__
@@ -89,7 +93,16 @@ def test_fitting_is_deterministic(tmp_path: Path, cancer: Any, cancer_forest: An
 
 
 @pytest.mark.parametrize(
-    "name", ["state.json", "arrays.npz", "contract.json", "policy.json", "model.skops"]
+    "name",
+    [
+        "state.json",
+        "arrays.npz",
+        "contract.json",
+        "policy.json",
+        "model.skops",
+        "reference_inputs.npz",
+        "reference_outputs.npz",
+    ],
 )
 def test_tampered_file_is_refused(saved: Path, cancer_forest: Any, name: str) -> None:
     f = saved / name

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +29,20 @@ from mlrails.serve import KeyRing, ServerThread, ServeSettings, create_app
 from mlrails.store import open_store
 
 POLICY = {"reliability": {"min_confidence": 0.99}}
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+#: how long a page waits for an element (the dashboard polls every 2 s)
+PAGE_TIMEOUT_MS = 15_000
 
 
 def _record(row: pd.Series) -> dict[str, Any]:
@@ -135,3 +150,49 @@ def own_postgres() -> Iterator[PostgresServer]:
 def pg_url(postgres: PostgresServer) -> str:
     """The ``postgresql://`` URL of a fresh, empty database on the session's server."""
     return postgres.create_database()
+
+
+# -- headless Chromium (the web UI tests) ---------------------------------------------------
+def _in_ci() -> bool:
+    return bool(os.environ.get("MLRAILS_REQUIRE_BROWSER"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright: skipped without /usr/bin/chromium, except in
+    CI (``MLRAILS_REQUIRE_BROWSER`` set), where that fails."""
+    if not CHROMIUM.exists():
+        if _in_ci():
+            pytest.fail("CI needs /usr/bin/chromium (apt-get install -y chromium)")
+        pytest.skip("no /usr/bin/chromium (apt-get install -y chromium) and not in CI")
+    if _in_ci():
+        from playwright.sync_api import sync_playwright
+    else:
+        sync_api = pytest.importorskip("playwright.sync_api")
+        sync_playwright = sync_api.sync_playwright
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context and page; ``page.problems`` collects script errors and console
+    errors (a Content-Security-Policy violation is one)."""
+    context = browser.new_context()
+    pg = context.new_page()
+    pg.set_default_timeout(PAGE_TIMEOUT_MS)
+    problems: list[str] = []
+    pg.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    pg.on(
+        "console",
+        lambda msg: (
+            problems.append(msg.text)
+            if msg.type == "error" and "Failed to load resource" not in msg.text
+            else None
+        ),
+    )
+    pg.problems = problems
+    yield pg
+    context.close()

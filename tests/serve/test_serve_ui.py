@@ -8,12 +8,9 @@ where they fail.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,45 +21,11 @@ from mlrails.serve import KeyRing
 from mlrails.serve.ui.session import COOKIE_NAME, issue_session, verify_session
 from mlrails.store import DecisionRecord
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: what a logged input tries to do if the page ever runs it
 PAYLOAD = '<script>window.__pwned = 1</script><img src="x" onerror="window.__pwned = 2">'
-#: how long to wait for the page's polling to show new decisions (it polls every 2 s)
-POLL_WAIT_MS = 15_000
 
 
-# -- fixtures ------------------------------------------------------------------------------
-def _in_ci() -> bool:
-    return bool(os.environ.get("MLRAILS_REQUIRE_BROWSER"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if _in_ci():
-            pytest.fail("CI needs /usr/bin/chromium (apt-get install -y chromium)")
-        pytest.skip("no /usr/bin/chromium (apt-get install -y chromium) and not in CI")
-    if _in_ci():
-        from playwright.sync_api import sync_playwright
-    else:
-        sync_api = pytest.importorskip("playwright.sync_api")
-        sync_playwright = sync_api.sync_playwright
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
+# -- fixtures (browser and page: conftest.py) ----------------------------------------------
 @pytest.fixture(scope="module")
 def ui(make_server: ServerFactory, fitted: Fitted) -> Served:
     """A server whose log only these tests write, with a few decisions of each kind and a
@@ -87,26 +50,6 @@ def ui(make_server: ServerFactory, fitted: Fitted) -> Served:
     s.extra["ui_token"] = issued.token
     s.extra["ui_key_id"] = issued.record.id
     return s
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    pg = context.new_page()
-    pg.set_default_timeout(POLL_WAIT_MS)
-    problems: list[str] = []
-    pg.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-    pg.on(
-        "console",
-        lambda msg: (
-            problems.append(msg.text)
-            if msg.type == "error" and "Failed to load resource" not in msg.text
-            else None
-        ),
-    )
-    pg.problems = problems
-    yield pg
-    context.close()
 
 
 def _sign_in(page: Any, served: Served, token: str) -> None:

@@ -7,8 +7,12 @@ Layout::
     policy.json     the guard policy
     state.json      JSON metadata of every fitted component
     arrays.npz      NumPy arrays of every fitted component (loaded with allow_pickle=False)
+    reference_inputs.npz, reference_outputs.npz
+                    drift reference: training inputs and calibration-split outputs
+                    (:class:`mlrails.mismatch.monitor.TrafficReference`; absent in artifacts
+                    written before it existed, which still load, without it)
 
-The artifact hash covers the four content files; the model enters it through the
+The artifact hash covers the content files; the model enters it through the
 predictions stored for the probe rows (its fingerprint), because a bundled ``model.skops`` is
 not byte-reproducible (skops names its entries by object id). The bundled model file is still
 verified against its own hash in the manifest. Nothing in an artifact can execute code when
@@ -46,6 +50,8 @@ if TYPE_CHECKING:
 FORMAT = "mlrails-artifact"
 FORMAT_VERSION = 1
 CONTENT_FILES = ("contract.json", "policy.json", "state.json", "arrays.npz")
+#: content files present when the rails keep a drift reference (hashed like the others)
+REFERENCE_FILES = ("reference_inputs.npz", "reference_outputs.npz")
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "pandas", "shap", "skops", "pydantic")
 
 
@@ -68,19 +74,26 @@ def content_blobs(rails: Rails) -> dict[str, bytes]:
         None if rails.min_confidence is None else rails.min_confidence.to_dict()
     )
 
-    return {
+    blobs = {
         "contract.json": _json_bytes(rails.contract.model_dump(mode="json")),
         "policy.json": _json_bytes(rails.policy.model_dump(mode="json")),
         "state.json": _json_bytes(meta),
         "arrays.npz": _npz_bytes(arrays),
     }
+    ref = rails.reference
+    if ref is not None:
+        if ref.inputs is not None:
+            blobs["reference_inputs.npz"] = ref.inputs.to_bytes()
+        if ref.outputs is not None:
+            blobs["reference_outputs.npz"] = ref.outputs.to_bytes()
+    return blobs
 
 
 def content_hash(rails: Rails) -> str:
     """The artifact hash ``rails`` will have when saved (the model enters via its probe
     predictions)."""
     blobs = content_blobs(rails)
-    return _artifact_hash({k: hashlib.sha256(blobs[k]).hexdigest() for k in CONTENT_FILES})
+    return _artifact_hash({k: hashlib.sha256(b).hexdigest() for k, b in blobs.items()})
 
 
 def save_artifact(rails: Rails, path: Path) -> str:
@@ -88,12 +101,16 @@ def save_artifact(rails: Rails, path: Path) -> str:
     from mlrails import __version__
 
     blobs = content_blobs(rails)
+    content = list(blobs)
     path.mkdir(parents=True, exist_ok=True)
+    for stale in REFERENCE_FILES:  # an overwritten artifact keeps no old reference
+        if stale not in blobs:
+            (path / stale).unlink(missing_ok=True)
     bundled = _bundle_model(rails.adapter)
     if bundled is not None:
         blobs[bundled[0]] = bundled[1]
     hashes = {name: hashlib.sha256(b).hexdigest() for name, b in blobs.items()}
-    artifact_hash = _artifact_hash({k: hashes[k] for k in CONTENT_FILES})
+    artifact_hash = _artifact_hash({k: hashes[k] for k in content})
     info = rails.adapter.info()
     manifest = {
         "format": FORMAT,
@@ -140,7 +157,9 @@ def load_artifact(
     p = Path(path)
     manifest = _read_manifest(p)
     blobs: dict[str, bytes] = {}
-    for name in CONTENT_FILES:
+    listed = manifest.get("files") or {}
+    content_names = [*CONTENT_FILES, *(f for f in REFERENCE_FILES if f in listed)]
+    for name in content_names:
         f = p / name
         if not f.is_file():
             raise ArtifactError(f"{p}: artifact file {name} is missing")
@@ -151,7 +170,7 @@ def load_artifact(
             raise ArtifactError(
                 f"{p}: {name} does not match its hash in manifest.json (tampered or corrupt)"
             )
-    content = {k: manifest["files"].get(k, "") for k in CONTENT_FILES}
+    content = {k: manifest["files"].get(k, "") for k in content_names}
     if _artifact_hash(content) != manifest.get("artifact_hash"):
         raise ArtifactError(f"{p}: artifact hash in manifest.json does not match its files")
     try:
@@ -208,6 +227,7 @@ def load_artifact(
             conformal_from_state(_unwrap(states["conformal"])) if "conformal" in states else None
         )
         background = _table_from_state(states["background"])
+        reference = _reference_from_blobs(blobs)
     except MlrailsError:
         raise
     except (KeyError, ValueError, TypeError) as exc:
@@ -230,6 +250,7 @@ def load_artifact(
         summary=summary,
         artifact_hash=manifest["artifact_hash"],
         manifest=manifest,
+        reference=reference,
     )
     if check_model:
         expected = states["probe"].array("output")
@@ -256,6 +277,20 @@ def load_artifact(
 
 
 # -- helpers -----------------------------------------------------------------------------
+def _reference_from_blobs(blobs: dict[str, bytes]) -> Any:
+    """The drift reference kept in the artifact, or None (written before it existed)."""
+    if not any(f in blobs for f in REFERENCE_FILES):
+        return None
+    from mlrails.mismatch.monitor import TrafficReference
+    from mlrails.mismatch.profile import ReferenceProfile
+
+    raw_in, raw_out = (blobs.get(f) for f in REFERENCE_FILES)
+    return TrafficReference(
+        inputs=None if raw_in is None else ReferenceProfile.from_bytes(raw_in),
+        outputs=None if raw_out is None else ReferenceProfile.from_bytes(raw_out),
+    )
+
+
 def _bundle_model(adapter: Any) -> tuple[str, bytes] | None:
     """The model as a safe file (skops for scikit-learn, the ONNX bytes), if possible."""
     from mlrails.models import SklearnAdapter

@@ -32,11 +32,11 @@ class Bundled(StrEnum):
     wine = "wine"
 
 
-def parse_window(text: str) -> timedelta:
+def parse_window(text: str, option: str = "--window") -> timedelta:
     """A duration such as ``90s``, ``30m``, ``1h``, ``7d`` or ``2w``."""
     match = _WINDOW.match(text)
     if match is None:
-        raise MlrailsError(f"--window {text!r}: not a duration (e.g. 30m, 1h, 7d, 2w)")
+        raise MlrailsError(f"{option} {text!r}: not a duration (e.g. 30m, 1h, 7d, 2w)")
     return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 

@@ -24,7 +24,10 @@ def drift(
     ],
     reference: Annotated[
         Path | None,
-        typer.Option(help="Training data (.csv/.parquet) the traffic is compared with."),
+        typer.Option(
+            help="Training data (.csv/.parquet) to compare with, instead of the reference the "
+            "artifact keeps."
+        ),
     ] = None,
     target: Annotated[
         str | None, typer.Option(help="Label column of --reference, left out of the inputs.")
@@ -44,7 +47,12 @@ def drift(
         str, typer.Option(help="alarm (exit 1 when a field alarms) or never.")
     ] = "alarm",
 ) -> None:
-    """Compare the inputs logged over the last WINDOW with the training data, field by field.
+    """Compare the traffic logged over the last WINDOW with the training data, field by field.
+
+    By default the reference is the one the artifact keeps (`mlrails fit` stores the training
+    inputs and the model's answers on the calibration split): the logged inputs are compared
+    with the training inputs, and the predictions and confidences of the answered rows with
+    the model's own on the calibration split. --reference / --bundled replace the input side.
 
     Numeric fields: Kolmogorov–Smirnov (as SciPy's ks_2samp), Wasserstein distance, PSI;
     categorical fields: chi-square of homogeneity, Cramér's V, PSI. A field alarms only when
@@ -53,6 +61,7 @@ def drift(
 
     Examples:
 
+      mlrails drift rails/ --store decisions.db --window 1h
       mlrails drift rails/ --store decisions.db --reference train.csv --target label --window 1h
       mlrails drift rails/ --store decisions.db --bundled breast_cancer --window 7d --json d.json
 
@@ -86,42 +95,76 @@ def _run(
     import mlrails
     from mlrails.cli.describe_cmd import parse_window
     from mlrails.cli.main import console
-    from mlrails.descriptors.describe_data import logged_window
-    from mlrails.mismatch import DriftConfig, ReferenceProfile, compare
+    from mlrails.descriptors.describe_data import window_records
+    from mlrails.mismatch import DriftConfig, ReferenceProfile
+    from mlrails.mismatch.monitor import TrafficReference, check_traffic
 
-    if (reference is None) == (bundled is None):
-        raise MlrailsError("give the training data: --reference FILE or --bundled NAME")
-    rails = mlrails.load(artifact)
-    ref = _reference(reference, target, bundled)
-    columns = [f.name for f in rails.contract.fields]
-    missing = [c for c in columns if c not in ref.columns]
-    if missing:
-        raise MlrailsError(f"the reference data lacks the contract's fields: {missing[:5]}")
+    if reference is not None and bundled is not None:
+        raise MlrailsError("give the training data once: --reference FILE or --bundled NAME")
     since = datetime.now(UTC) - parse_window(window)
-    frame, rows, shown = logged_window(store, since=since, contract=rails.contract)
-    profile = ReferenceProfile.fit(ref[columns])
-    report = compare(profile, frame, DriftConfig(alpha=alpha))
-    table = Table(title=f"{len(rows)} logged rows from {shown} (last {window}) vs {len(ref)}")
+    rails = mlrails.load(artifact)
+    kept = rails.reference
+    if reference is None and bundled is None:
+        if kept is None or kept.inputs is None:
+            raise MlrailsError(
+                f"{artifact}: the artifact keeps no drift reference (fitted before mlrails "
+                "kept one, or with policy drift.reference off); give the training data: "
+                "--reference FILE or --bundled NAME"
+            )
+        ref = kept
+        n_ref = kept.inputs.n_rows
+    else:
+        data = _reference(reference, target, bundled)
+        columns = [f.name for f in rails.contract.fields]
+        missing = [c for c in columns if c not in data.columns]
+        if missing:
+            raise MlrailsError(f"the reference data lacks the contract's fields: {missing[:5]}")
+        ref = TrafficReference(
+            inputs=ReferenceProfile.fit(data[columns]),
+            outputs=None if kept is None else kept.outputs,
+        )
+        n_ref = len(data)
+    records, shown = window_records(store, since, None)
+    check = check_traffic(
+        ref,
+        records,
+        rails.contract,
+        task=rails.task,
+        since=since,
+        config=DriftConfig(alpha=alpha),
+    )
+    if check.n_rows == 0:
+        raise MlrailsError(f"{shown}: no row was logged in the last {window}")
+    table = Table(
+        title=f"{check.n_rows} logged rows from {shown} (last {window}) vs {n_ref} reference rows"
+    )
     for col in ("field", "test", "statistic", "p (BH)", "effect", "PSI", "alarm"):
         table.add_column(col, justify="left" if col in ("field", "test") else "right")
-    for f in sorted(report.fields, key=lambda f: (not f.alarm, f.p_adjusted)):
-        table.add_row(
-            f.field,
-            f.test,
-            f"{f.statistic:.4g}",
-            f"{f.p_adjusted:.3g}",
-            f"{f.effect_size:.3f}",
-            f"{f.psi:.3f}",
-            "[red]yes[/]" if f.alarm else "no",
-        )
+    reports = [r for r in (check.inputs, check.outputs) if r is not None]
+    for i, report in enumerate(reports):
+        if i:
+            table.add_section()
+        for f in sorted(report.fields, key=lambda f: (not f.alarm, f.p_adjusted)):
+            table.add_row(
+                f.field,
+                f.test,
+                f"{f.statistic:.4g}",
+                f"{f.p_adjusted:.3g}",
+                f"{f.effect_size:.3f}",
+                f"{f.psi:.3f}",
+                "[red]yes[/]" if f.alarm else "no",
+            )
     console.print(table)
+    for note in check.notes:
+        sys.stderr.write(f"note: {note}\n")
     if json_out is not None:
-        json_out.write_text(json.dumps(report.to_dict(), indent=2, default=str))
+        json_out.write_text(json.dumps(check.to_dict(), indent=2, default=str))
+    n_fields = sum(len(r.fields) for r in reports)
     sys.stderr.write(
-        f"{len(report.alarming)} of {len(report.fields)} field(s) alarm"
-        + (f": {', '.join(report.alarming)}\n" if report.alarming else "\n")
+        f"{len(check.alarming)} of {n_fields} field(s) alarm"
+        + (f": {', '.join(check.alarming)}\n" if check.alarming else "\n")
     )
-    return bool(report.alarm)
+    return check.alarm
 
 
 def _reference(reference: Path | None, target: str | None, bundled: str | None) -> pd.DataFrame:

@@ -309,7 +309,11 @@ class LogModeOption(StrEnum):
 
 
 def _pydantic_message(exc: ValueError) -> str:
-    """The last line of a pydantic validation error (what is wrong), else the message."""
+    """Each problem of a pydantic validation error as ``field: message``, else the message."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
     return lines[-1] if lines else type(exc).__name__
 
@@ -711,6 +715,27 @@ def serve(
     log_max_pending: Annotated[
         int, typer.Option(help="async log: most records waiting for their commit.")
     ] = 10_000,
+    drift_every: Annotated[
+        str,
+        typer.Option(
+            help="How often the service compares logged traffic with the artifact's reference "
+            "profile (gauges on /metrics, page /ui/drift); 'off' for never."
+        ),
+    ] = "5m",
+    drift_window: Annotated[
+        str, typer.Option(help="How far back each drift check looks (30m, 1h, 1d).")
+    ] = "1h",
+    drift_webhook: Annotated[
+        str | None,
+        typer.Option(help="http(s) URL that gets a JSON POST with the findings on a drift alarm."),
+    ] = None,
+    descriptors: Annotated[
+        Path | None,
+        typer.Option(
+            help="Directory of mismatch descriptors (v1.2 JSON) to view, edit and check in the "
+            "web UI (/ui/descriptors, /ui/mismatch)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the guard over HTTP: POST /v1/predict, GET /v1/contract, /metrics, /ui ...
 
@@ -724,8 +749,14 @@ def serve(
       mlrails serve rails/ --store decisions.db --port 8000
       mlrails serve rails/ --store postgresql://mlrails:pw@db/mlrails --workers 4
       mlrails serve rails/ --upstream http://models:8080 --upstream-model cancer
+      mlrails serve rails/ --descriptors desc/ --drift-webhook https://hooks.example/x
+
+    Every --drift-every the service compares the last --drift-window of its log with the
+    reference kept in the artifact: GET /v1/drift, gauges mlrails_drift_* on /metrics, page
+    /ui/drift, and a webhook POST when an alarm starts, changes or clears.
     """
     try:
+        from mlrails.cli.describe_cmd import parse_window
         from mlrails.serve.launch import ServeSpec, load_rails, run_workers
         from mlrails.serve.server import bind_socket, run_server
         from mlrails.serve.settings import ServeSettings
@@ -747,6 +778,12 @@ def serve(
             batch_max_wait_ms=batch_max_wait_ms,
             log_mode=log_mode.value,
             log_max_pending=log_max_pending,
+            drift_every_s=None
+            if drift_every == "off"
+            else parse_window(drift_every, "--drift-every").total_seconds(),
+            drift_window_s=parse_window(drift_window, "--drift-window").total_seconds(),
+            drift_webhook=drift_webhook,
+            descriptors_dir=None if descriptors is None else str(descriptors),
         )
         spec = ServeSpec(
             artifact=artifact,
@@ -762,6 +799,10 @@ def serve(
         )
     except ValueError as exc:
         _fail(f"invalid option: {_pydantic_message(exc)}")
+    except MlrailsError as exc:
+        _fail(str(exc))
+    if descriptors is not None and not descriptors.is_dir():
+        _fail(f"--descriptors {descriptors}: not a directory")
     try:
         rails = load_rails(spec)
     except MlrailsError as exc:
@@ -898,3 +939,5 @@ app.command(name="mismatch")(_mismatch)
 from mlrails.cli.drift_cmd import drift as _drift  # noqa: E402
 
 app.command(name="drift")(_drift)
+
+

@@ -208,11 +208,34 @@ def logged_window(
     """The inputs logged in ``[since, until)`` as a typed table (the contract's fields when
     given: numbers where a field is numeric, anything else missing), their records, and the
     store as shown to people. :class:`MlrailsError` if no row was logged in the window."""
-    records, shown = _window_records(store, since, until)
-    rows = [r for r in records if r.row_index is not None and isinstance(r.input, dict)]
+    records, shown = window_records(store, since, until)
+    frame, rows = inputs_frame(records, contract)
     if not rows:
         raise MlrailsError(f"{shown}: no row was logged {_window_text(since, until)}")
-    raw = pd.DataFrame([r.input for r in rows])
+    return frame, rows, shown
+
+
+def inputs_frame(
+    records: Sequence[DecisionRecord], contract: InputContract | None = None
+) -> tuple[pd.DataFrame, list[DecisionRecord]]:
+    """The row-level records' inputs as a typed table (see :func:`logged_window`) and those
+    records. A row sent as a list is read in the contract's field order."""
+    names_in_order = [f.name for f in contract.fields] if contract is not None else []
+    rows: list[DecisionRecord] = []
+    inputs: list[dict[str, Any]] = []
+    for r in records:
+        if r.row_index is None:
+            continue
+        if isinstance(r.input, dict):
+            inputs.append(r.input)
+        elif isinstance(r.input, list) and names_in_order and len(r.input) == len(names_in_order):
+            inputs.append(dict(zip(names_in_order, r.input, strict=True)))
+        else:
+            continue
+        rows.append(r)
+    if not rows:
+        return pd.DataFrame(columns=names_in_order), rows
+    raw = pd.DataFrame(inputs)
     specs = {f.name: f for f in contract.fields} if contract is not None else {}
     names = list(specs) if specs else [str(c) for c in raw.columns]
     columns = {}
@@ -221,13 +244,14 @@ def logged_window(
         spec = specs.get(field)
         numeric = spec is not None and spec.kind in ("numeric", "integer")
         columns[field] = _coerced(col.rename(field), numeric=numeric)
-    return pd.DataFrame(columns), rows, shown
+    return pd.DataFrame(columns), rows
 
 
 # -- helpers -----------------------------------------------------------------------------
-def _window_records(
+def window_records(
     store: str | Path | Store, since: datetime | None, until: datetime | None
 ) -> tuple[list[DecisionRecord], str]:
+    """The decisions logged in ``[since, until)`` (oldest first) and the store as shown."""
     from mlrails.store import Store, display_url, open_store
 
     if isinstance(store, Store):

@@ -23,6 +23,7 @@ from mlrails.guard.rails import (
     Rails,
     SafeguardSummary,
 )
+from mlrails.mismatch.monitor import TrafficReference, answers_frame
 from mlrails.models import as_adapter
 from mlrails.models.base import ModelAdapter
 from mlrails.reliability import (
@@ -198,6 +199,21 @@ def _fit(
         background=background,
         summary=summary,
     )
+    if pol.drift.reference:
+        step("drift reference")
+        # the guard's own answers on the calibration split: the log keeps verdicts, so the
+        # reference goes through the same rule (refused rows have no prediction)
+        answers = answers_frame(
+            (v.to_dict() for v in rails.check(X_cal, explain=False)), task=adapter.task
+        )
+        rails.reference = TrafficReference.build(
+            full,
+            contract,
+            answers,
+            task=adapter.task,
+            reference_size=pol.drift.reference_size,
+            seed=pol.seed,
+        )
     from mlrails.artifact.store import content_hash
 
     rails.artifact_hash = content_hash(rails)  # verdicts carry it before any save

@@ -79,6 +79,15 @@ class ExplanationPolicy(_Strict):
     background_size: int = Field(50, ge=1, le=1000)
 
 
+class DriftPolicy(_Strict):
+    """What the artifact keeps for drift monitoring: the training inputs and the calibration
+    outputs as reference distributions (a seeded subsample of at most ``reference_size``
+    values per field; the KS test is exact with respect to that sample)."""
+
+    reference: bool = True
+    reference_size: int = Field(20_000, ge=100, le=10_000_000)
+
+
 class Policy(_Strict):
     """Everything that decides how inputs are judged (see module docstring)."""
 
@@ -87,6 +96,7 @@ class Policy(_Strict):
     adversarial: AdversarialPolicy = Field(default_factory=AdversarialPolicy)
     reliability: ReliabilityPolicy = Field(default_factory=ReliabilityPolicy)
     explanation: ExplanationPolicy = Field(default_factory=ExplanationPolicy)
+    drift: DriftPolicy = Field(default_factory=DriftPolicy)
     status_codes: StatusTable = Field(default_factory=StatusTable)
     calibration_fraction: float = Field(0.2, gt=0.0, lt=0.9)
     seed: int = 0

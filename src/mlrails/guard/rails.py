@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from mlrails.models.base import ModelAdapter
 from mlrails.protocol import problem as problems
 from mlrails.protocol.status import Outcome
 from mlrails.reliability import confidence_metrics
+
+if TYPE_CHECKING:
+    from mlrails.mismatch.monitor import TrafficReference
 
 #: batches up to this size feed the model the rows and label instability's noisy copies in one
 #: call (per-call overhead dominates there); larger batches make two calls
@@ -92,6 +95,7 @@ class Rails:
         summary: FitSummary,
         artifact_hash: str = "",
         manifest: dict[str, Any] | None = None,
+        reference: TrafficReference | None = None,
     ) -> None:
         self.adapter = adapter
         self.contract = contract
@@ -105,6 +109,9 @@ class Rails:
         self.summary = summary
         self.artifact_hash = artifact_hash
         self.manifest = manifest or {}
+        #: training inputs and calibration outputs kept for drift monitoring (None for
+        #: artifacts written before it existed or with ``policy.drift.reference`` off)
+        self.reference = reference
         self._explainer: Any = None
 
     @property

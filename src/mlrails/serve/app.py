@@ -11,6 +11,8 @@ answered request is missing from the log.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -43,6 +45,7 @@ from mlrails.serve import problems
 from mlrails.serve.batching import MicroBatcher
 from mlrails.serve.decisions import RequestContext, request_record, verdict_records
 from mlrails.serve.dialect import Dialect
+from mlrails.serve.drift_job import DriftMonitor
 from mlrails.serve.keys import KeyRing
 from mlrails.serve.logwriter import DecisionLog
 from mlrails.serve.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -147,6 +150,7 @@ class _Service:
         self.store_limiter: anyio.CapacityLimiter | None = None
         self.batcher: MicroBatcher | None = None
         self.log: DecisionLog | None = None
+        self.drift = DriftMonitor(rails, store, settings, self.metrics)
 
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
@@ -169,9 +173,14 @@ class _Service:
         )
         self.batcher.start()
         self.log.start()
+        drift_task = asyncio.create_task(self.drift.run_forever(), name="mlrails-drift")
         try:
             yield
         finally:
+            drift_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await drift_task
+            self.drift.close()
             # uvicorn has drained the in-flight requests; finish what is still queued
             await self.batcher.close()
             await self.log.close()
@@ -545,6 +554,29 @@ def _add_routes(app: FastAPI, service: _Service) -> None:
     async def artifact(caller: AuthorizedCaller) -> Response:
         """Manifest, artifact hash, thresholds and realised false-alarm rates."""
         return json_response(artifact_info, 200)
+
+    @app.get(
+        "/v1/drift",
+        summary="The latest drift check of the logged traffic",
+        response_class=Response,
+        responses=responses(authenticated_get_answers(rails, "DriftStatusDocument")),
+    )
+    async def drift(caller: AuthorizedCaller) -> Response:
+        """The service's periodic comparison of the traffic logged over its window with the
+        reference the artifact keeps (inputs; predictions and confidence), per field."""
+        return json_response(service.drift.status.to_dict(), 200)
+
+    @app.post(
+        "/v1/drift",
+        summary="Run a drift check now",
+        response_class=Response,
+        responses=responses(authenticated_get_answers(rails, "DriftStatusDocument")),
+    )
+    async def drift_now(caller: AuthorizedCaller) -> Response:
+        """Check the traffic of the drift window now (as the periodic job does) and answer
+        the result; gauges and webhook as for a periodic check."""
+        status = await service.drift.run_once()
+        return json_response(status.to_dict(), 200)
 
     @app.get("/healthz", summary="Liveness", response_model=Health)
     async def healthz() -> Health:

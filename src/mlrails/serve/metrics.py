@@ -13,18 +13,27 @@
   (micro-batching), ``mlrails_batch_seconds`` — time of one batched guard call;
 * ``mlrails_log_commit_rows`` / ``mlrails_log_commit_seconds`` — records per group commit
   and its duration; ``mlrails_log_records_lost_total`` — records an ``async`` log could not
-  write.
+  write;
+* ``mlrails_drift_*{side,field}`` — the latest drift check of the logged traffic against the
+  artifact's reference (``side`` input or output): ``alarm`` (0/1), ``statistic`` (KS D or
+  chi-square), ``p_adjusted`` (Benjamini–Hochberg), ``effect_size``, ``psi``;
+  ``mlrails_drift_window_rows``, ``mlrails_drift_last_check_timestamp_seconds``,
+  ``mlrails_drift_checks_total{result}`` and ``mlrails_drift_webhook_failures_total``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from mlrails.guard.verdict import Verdict
+
+if TYPE_CHECKING:
+    from mlrails.mismatch.monitor import DriftCheck
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -124,6 +133,80 @@ class ServeMetrics:
             "Decision records an async log could not write",
             registry=r,
         )
+
+        drift_labels = ["side", "field"]
+        self.drift_alarm = Gauge(
+            "mlrails_drift_alarm",
+            "1 when the field alarmed in the latest drift check (significant and large)",
+            drift_labels,
+            registry=r,
+        )
+        self.drift_statistic = Gauge(
+            "mlrails_drift_statistic",
+            "Test statistic of the latest drift check (KS D for numeric, chi-square otherwise)",
+            drift_labels,
+            registry=r,
+        )
+        self.drift_p_adjusted = Gauge(
+            "mlrails_drift_p_adjusted",
+            "Benjamini-Hochberg adjusted p-value of the latest drift check",
+            drift_labels,
+            registry=r,
+        )
+        self.drift_effect = Gauge(
+            "mlrails_drift_effect_size",
+            "Effect size of the latest drift check (W1/std or Cramer's V, debiased)",
+            drift_labels,
+            registry=r,
+        )
+        self.drift_psi = Gauge(
+            "mlrails_drift_psi",
+            "Population stability index of the latest drift check",
+            drift_labels,
+            registry=r,
+        )
+        self.drift_rows = Gauge(
+            "mlrails_drift_window_rows", "Logged rows in the latest drift window", registry=r
+        )
+        self.drift_last = Gauge(
+            "mlrails_drift_last_check_timestamp_seconds",
+            "Unix time of the latest drift check",
+            registry=r,
+        )
+        self.drift_checks = Counter(
+            "mlrails_drift_checks",
+            "Drift checks by result (ok, alarm, no_traffic, error)",
+            ["result"],
+            registry=r,
+        )
+        self.drift_webhook_failures = Counter(
+            "mlrails_drift_webhook_failures",
+            "Drift webhook POSTs that failed or were not answered 2xx",
+            registry=r,
+        )
+
+    def observe_drift(self, check: DriftCheck) -> None:
+        """Publish a drift check: one gauge set per compared field (stale fields removed)."""
+        gauges = (
+            self.drift_alarm,
+            self.drift_statistic,
+            self.drift_p_adjusted,
+            self.drift_effect,
+            self.drift_psi,
+        )
+        for g in gauges:
+            g.clear()
+        for side, report in (("input", check.inputs), ("output", check.outputs)):
+            if report is None:
+                continue
+            for f in report.fields:
+                self.drift_alarm.labels(side, f.field).set(1.0 if f.alarm else 0.0)
+                self.drift_statistic.labels(side, f.field).set(f.statistic)
+                self.drift_p_adjusted.labels(side, f.field).set(f.p_adjusted)
+                self.drift_effect.labels(side, f.field).set(f.effect_size)
+                self.drift_psi.labels(side, f.field).set(f.psi)
+        self.drift_rows.set(check.n_rows)
+        self.drift_last.set(check.time.timestamp())
 
     def observe_batch(self, requests: int, rows: int, seconds: float) -> None:
         self.batch_requests.observe(requests)

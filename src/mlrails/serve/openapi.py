@@ -27,6 +27,7 @@ from mlrails.serve.oip import OIP_MODELS
 from mlrails.serve.schemas import (
     ArtifactInfo,
     BatchDocument,
+    DriftStatusDocument,
     Health,
     ProblemDocument,
     Readiness,
@@ -36,6 +37,7 @@ from mlrails.serve.schemas import (
 _REF = "#/components/schemas/"
 _MODELS: tuple[type[BaseModel], ...] = (
     ProblemDocument,
+    DriftStatusDocument,
     VerdictDocument,
     BatchDocument,
     ArtifactInfo,

@@ -135,6 +135,19 @@ class ArtifactInfo(BaseModel):
         )
 
 
+class DriftStatusDocument(BaseModel):
+    """The service's latest drift check (``GET /v1/drift``); ``check`` is the comparison
+    per field (inputs; prediction and confidence), null before the first check."""
+
+    state: str = Field(description="off, pending, ok, alarm, no_traffic or error")
+    every_s: float | None
+    window_s: float
+    last_run: str | None
+    error: str | None
+    check: dict[str, Any] | None
+    webhook: dict[str, Any] | None
+
+
 class Health(BaseModel):
     """Liveness: the process answers."""
 

@@ -62,3 +62,25 @@ class ServeSettings(BaseModel):
         description="the model's name in the Open Inference Protocol paths (/v2/models/NAME)",
     )
     log_level: str = "info"
+    descriptors_dir: str | None = Field(
+        None,
+        description="directory of the system's mismatch descriptors (JSON, v1.2), shown and "
+        "edited in the web UI at /ui/descriptors and checked at /ui/mismatch",
+    )
+    drift_every_s: float | None = Field(
+        300.0,
+        gt=0,
+        description="seconds between two drift checks of the logged traffic against the "
+        "artifact's reference profile (None: no periodic check)",
+    )
+    drift_window_s: float = Field(
+        3600.0, gt=0, description="how far back each drift check looks, in seconds"
+    )
+    drift_alpha: float = Field(
+        0.05, gt=0, lt=1, description="Benjamini-Hochberg level of the drift check across fields"
+    )
+    drift_webhook: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="URL that receives a JSON POST with the findings when a drift check alarms",
+    )

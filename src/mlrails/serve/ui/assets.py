@@ -47,6 +47,51 @@ footer { margin-top: 2rem; color: var(--muted); font-size: .85rem; }
 #refresh-state.err { color: var(--bad); }
 body.login main { max-width: 28rem; margin: 4rem auto; }
 body.login input { width: 100%; padding: .4rem; margin: .3rem 0 .8rem; }
+nav.pages { display: flex; gap: .9rem; }
+nav.pages a[aria-current] { font-weight: 700; text-decoration: none; }
+h2 small code { font-size: .8rem; }
+.crumbs { margin: .8rem 0 0; color: var(--muted); }
+.saved { color: var(--ok); font-weight: 600; }
+table tr.unreadable .state { color: var(--bad); font-weight: 600; }
+table tr.missing .state { color: var(--warn); }
+table tr.present .state { color: var(--ok); }
+ul.issues, ul.warnings, ul.field-errors { margin: .2rem 0; padding-left: 1.1rem; }
+ul.issues li, ul.field-errors li { color: var(--bad); }
+ul.warnings li { color: var(--warn); }
+ul.issues code, ul.field-errors code, ul.warnings code { color: var(--fg); }
+section.problems { border: 1px solid var(--bad); border-radius: 6px; padding: .4rem .8rem;
+  margin: .6rem 0; }
+section.problems h3 { color: var(--bad); }
+form.descriptor .field { border-top: 1px solid var(--line); padding: .6rem 0; }
+form.descriptor .field.invalid { border-left: 3px solid var(--bad); padding-left: .6rem; }
+form.descriptor .head { display: flex; gap: .6rem; align-items: baseline; }
+form.descriptor .type { color: var(--muted); font-size: .85rem; }
+form.descriptor .req { color: var(--warn); font-size: .8rem; }
+form.descriptor p.description { margin: .15rem 0 .35rem; color: var(--muted); max-width: 60rem; }
+form.descriptor input[type=text], form.descriptor textarea { width: 100%; padding: .3rem;
+  font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; }
+form.descriptor select { padding: .2rem; }
+form.descriptor .actions { position: sticky; bottom: 0; background: Canvas; padding: .6rem 0;
+  border-top: 1px solid var(--line); display: flex; gap: 1rem; align-items: baseline; }
+details.structure summary { cursor: pointer; color: var(--muted); font-size: .85rem; }
+ul.tree { margin: .2rem 0; padding-left: 1.2rem; font-size: .85rem; }
+ul.tree .description { color: var(--muted); }
+.sev-error { color: var(--bad); font-weight: 600; } .sev-warning { color: var(--warn); }
+.sev-info { color: var(--muted); }
+div.scroll { overflow-x: auto; }
+#findings table { width: 100%; }
+#findings td.fields { min-width: 13rem; overflow-wrap: anywhere; }
+#findings code.rule { white-space: nowrap; }
+#findings td.descriptors { overflow-wrap: anywhere; }
+body.wide { max-width: 1600px; }
+section#unreadable { margin-bottom: 1rem; }
+section.notice pre.command { display: inline-block; padding: .4rem .8rem; }
+p.state { font-size: 1.2rem; font-weight: 600; }
+p.state-alarm, p.state-error { color: var(--bad); } p.state-ok { color: var(--good, inherit); }
+#drift-fields td.num { text-align: right; font-variant-numeric: tabular-nums; }
+#drift-fields tr.alarm td { background: color-mix(in srgb, var(--bad) 8%, transparent); }
+svg.bar rect.bar-fill { fill: var(--muted); } tr.alarm svg.bar rect.bar-fill { fill: var(--bad); }
+svg.bar line.bar-mark { stroke: currentColor; stroke-width: 2; }
 """
 
 JS = """(function () {

@@ -7,6 +7,8 @@
 ``POST /ui/login``     exchanges an API key for a session cookie, then redirects to ``/ui``
 ``POST /ui/logout``    clears the cookie
 ``GET /ui/assets/*``   ``ui.css`` and ``ui.js``
+``/ui/descriptors``    the mismatch descriptors and ``/ui/mismatch`` their check (see
+                       :mod:`mlrails.serve.ui.descriptor_routes`)
 =====================  ====================================================================
 
 Authentication follows the API's: with ``--auth off`` the UI is open (and says so); with
@@ -34,6 +36,7 @@ from starlette.responses import RedirectResponse, Response
 from mlrails.guard.rails import Rails
 from mlrails.protocol import PROBLEM_MEDIA_TYPE
 from mlrails.serve import problems
+from mlrails.serve.drift_job import DriftMonitor
 from mlrails.serve.keys import KeyRing
 from mlrails.serve.problems import json_response, problem_document
 from mlrails.serve.ratelimit import RateLimiter
@@ -84,6 +87,8 @@ class UiBackend(Protocol):
     def keys(self) -> KeyRing: ...
     @property
     def rate(self) -> RateLimiter | None: ...
+    @property
+    def drift(self) -> DriftMonitor: ...
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,12 @@ def install_ui(app: FastAPI, backend: UiBackend, *, refresh_s: float = REFRESH_S
     router.add_api_route("/logout", ui.logout, methods=["POST"], response_class=Response)
     router.add_api_route("/assets/ui.css", ui.css, methods=["GET"], response_class=Response)
     router.add_api_route("/assets/ui.js", ui.js, methods=["GET"], response_class=Response)
+    # imported here: the descriptor pages reuse this module's helpers (sign-in, headers)
+    from mlrails.serve.ui.descriptor_routes import install_descriptor_routes
+    from mlrails.serve.ui.drift_routes import install_drift_routes
+
+    install_descriptor_routes(router, ui)
+    install_drift_routes(router, ui)
     app.include_router(router)
 
 

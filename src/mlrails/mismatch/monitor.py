@@ -1,0 +1,240 @@
+"""Drift monitoring of logged traffic against the reference the artifact keeps.
+
+At fit time the artifact stores a :class:`TrafficReference`: the training inputs (one
+:class:`ReferenceProfile` over the contract's fields, a seeded subsample of at most
+``policy.drift.reference_size`` values per field) and the model's outputs on the calibration
+split as the guard answered them there (``prediction``: the class, missing where the guard refused
+the row, or the value for a regressor; ``confidence``: the calibrated maximum probability).
+Reference and window go through the same verdict-to-output rule, so refusals bias neither
+side. A check reads the decisions of a time window and compares the logged
+inputs, and the predictions and confidences of the answered rows, with it: two families of
+tests, each with its own Benjamini–Hochberg control (outputs exist only for answered rows, so
+the two families see different rows).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mlrails.errors import DataError
+from mlrails.mismatch.drift import DriftConfig, DriftReport, compare
+from mlrails.mismatch.profile import ReferenceProfile, category_key
+
+if TYPE_CHECKING:
+    from mlrails.contract import InputContract
+    from mlrails.store import DecisionRecord
+
+#: the output fields of a traffic reference
+PREDICTION = "prediction"
+CONFIDENCE = "confidence"
+
+
+@dataclass(frozen=True)
+class TrafficReference:
+    """Training inputs and calibration-split outputs, as drift references."""
+
+    inputs: ReferenceProfile | None
+    outputs: ReferenceProfile | None
+
+    @classmethod
+    def build(
+        cls,
+        X: Any,
+        contract: InputContract,
+        answers: pd.DataFrame,
+        *,
+        task: str,
+        reference_size: int,
+        seed: int = 0,
+    ) -> TrafficReference:
+        """Profile the training table ``X`` (not for image-like inputs) and ``answers``, the
+        :func:`answers_frame` of the guard's verdicts on the calibration split."""
+        inputs = None
+        if contract.layout != "image":
+            frame = _as_frame(X, contract)
+            inputs = ReferenceProfile.fit(
+                frame,
+                categorical=[f.name for f in contract.fields if f.kind in _CATEGORICAL],
+                numeric=[f.name for f in contract.fields if f.kind not in _CATEGORICAL],
+                max_values=reference_size,
+                seed=seed,
+            )
+        outputs = None
+        # a column the verdicts never fill (confidence with the reliability safeguard off)
+        answers = answers[[c for c in answers.columns if bool(answers[c].notna().any())]]
+        if len(answers) and len(answers.columns):
+            outputs = ReferenceProfile.fit(
+                answers,
+                categorical=[PREDICTION] if task == "classification" else [],
+                numeric=[c for c in answers.columns if c != PREDICTION or task != "classification"],
+                max_values=reference_size,
+                seed=seed,
+            )
+        return cls(inputs=inputs, outputs=outputs)
+
+
+_CATEGORICAL = ("categorical", "boolean")
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """One comparison of a window of logged traffic with the artifact's reference.
+
+    ``inputs``/``outputs`` are None when the window had no row of that kind (no logged row;
+    no answered row) or the artifact keeps no input reference (image-like inputs).
+    """
+
+    time: datetime
+    since: datetime
+    until: datetime
+    n_records: int
+    n_rows: int
+    n_answered: int
+    inputs: DriftReport | None
+    outputs: DriftReport | None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def alarm(self) -> bool:
+        return any(r is not None and r.alarm for r in (self.inputs, self.outputs))
+
+    @property
+    def alarming(self) -> list[str]:
+        """Alarming fields: input names, then ``prediction`` / ``confidence``."""
+        out = [] if self.inputs is None else list(self.inputs.alarming)
+        return out + ([] if self.outputs is None else list(self.outputs.alarming))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "time": self.time.isoformat(),
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "n_records": self.n_records,
+            "n_rows": self.n_rows,
+            "n_answered": self.n_answered,
+            "alarm": self.alarm,
+            "alarming": self.alarming,
+            "inputs": None if self.inputs is None else self.inputs.to_dict(),
+            "outputs": None if self.outputs is None else self.outputs.to_dict(),
+            "notes": list(self.notes),
+        }
+
+
+def answers_frame(outputs: Iterable[Any], *, task: str) -> pd.DataFrame:
+    """The model's side of verdicts (their JSON form, as the decision log keeps them): one row
+    per verdict the model answered — ``prediction`` (the class by its text form, missing
+    when the guard refused the row; the value for a regressor) and, for classifiers,
+    ``confidence`` (calibrated maximum probability, kept for refused rows too). Verdicts the
+    model never saw (invalid input, request-level problems) are left out."""
+    preds: list[Any] = []
+    confs: list[float] = []
+    for out in outputs:
+        if not isinstance(out, dict):
+            continue
+        conf = out.get("confidence")
+        value = conf.get("max_probability") if isinstance(conf, dict) else None
+        pred = out.get("prediction")
+        if pred is None and value is None:
+            continue
+        preds.append(pred)
+        confs.append(float(value) if isinstance(value, int | float) else math.nan)
+    if task == "classification":
+        col: Any = pd.Series([category_key(p) for p in preds], dtype=object)
+        return pd.DataFrame({PREDICTION: col.to_numpy(), CONFIDENCE: np.asarray(confs)})
+    values = pd.to_numeric(pd.Series(preds, dtype=object), errors="coerce")
+    return pd.DataFrame({PREDICTION: values.to_numpy(dtype=np.float64, na_value=np.nan)})
+
+
+def logged_outputs(records: Sequence[DecisionRecord], *, task: str) -> pd.DataFrame:
+    """:func:`answers_frame` of the row-level records' logged verdicts."""
+    return answers_frame((r.output for r in records if r.row_index is not None), task=task)
+
+
+def check_traffic(
+    reference: TrafficReference,
+    records: Sequence[DecisionRecord],
+    contract: InputContract,
+    *,
+    task: str,
+    since: datetime,
+    until: datetime | None = None,
+    config: DriftConfig | None = None,
+) -> DriftCheck:
+    """Compare the logged ``records`` of ``[since, until)`` with ``reference``."""
+    from mlrails.descriptors.describe_data import inputs_frame
+
+    cfg = config or DriftConfig()
+    end = until or datetime.now(UTC)
+    notes: list[str] = []
+    frame, rows = inputs_frame(records, contract)
+    inputs: DriftReport | None = None
+    if reference.inputs is None:
+        notes.append("the artifact keeps no input reference (image-like inputs)")
+    elif not rows:
+        notes.append("no row was logged in the window")
+    else:
+        inputs = _compare(reference.inputs, frame, cfg, notes, "inputs")
+    outputs_frame = logged_outputs(records, task=task)
+    outputs: DriftReport | None = None
+    if reference.outputs is None:
+        notes.append("no output reference: predictions not compared")
+    elif len(outputs_frame) == 0:
+        notes.append("no answered row in the window: predictions not compared")
+    else:
+        outputs = _compare(reference.outputs, outputs_frame, cfg, notes, "outputs")
+    return DriftCheck(
+        time=datetime.now(UTC),
+        since=since,
+        until=end,
+        n_records=len(records),
+        n_rows=len(rows),
+        n_answered=len(outputs_frame),
+        inputs=inputs,
+        outputs=outputs,
+        notes=tuple(notes),
+    )
+
+
+def _compare(
+    profile: ReferenceProfile,
+    frame: pd.DataFrame,
+    cfg: DriftConfig,
+    notes: list[str],
+    what: str,
+) -> DriftReport | None:
+    """Compare, leaving out fields the window has no value for (named in ``notes``)."""
+    usable = []
+    for ref in profile.fields:
+        col = frame.get(ref.name)
+        empty = col is None or (
+            ref.kind == "numeric" and bool(pd.to_numeric(col, errors="coerce").isna().all())
+        )
+        if empty:
+            notes.append(f"{what}: no value of {ref.name!r} in the window")
+            continue
+        usable.append(ref)
+    if not usable:
+        return None
+    sub = profile
+    if len(usable) < len(profile.fields):
+        sub = ReferenceProfile(tuple(usable), profile.n_rows, _indexes=profile._indexes)
+    try:
+        return compare(sub, frame[[f.name for f in usable]], cfg)
+    except DataError as exc:
+        notes.append(f"{what}: {exc}")
+        return None
+
+
+def _as_frame(X: Any, contract: InputContract) -> pd.DataFrame:
+    names = [f.name for f in contract.fields]
+    if isinstance(X, pd.DataFrame):
+        return X[names] if names else X
+    arr = np.asarray(X)
+    return pd.DataFrame(arr.reshape(len(arr), -1), columns=names or None)
