@@ -939,5 +939,3 @@ app.command(name="mismatch")(_mismatch)
 from mlrails.cli.drift_cmd import drift as _drift  # noqa: E402
 
 app.command(name="drift")(_drift)
-
-
