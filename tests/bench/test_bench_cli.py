@@ -74,6 +74,10 @@ def test_verify_reports_a_tampered_record(workdir: Path) -> None:
     v = run_cli("bench", "verify", "tampered.json", "--no-store", cwd=workdir)
     assert v.returncode == 1
     assert "model:gaussian_noise/s1/seed0 metrics.accuracy" in v.stdout
+    # the outcome is kept beside the record, as evidence for `mlrails score`
+    kept = json.loads((workdir / "tampered.verified.json").read_text())
+    assert kept["run_id"] == record["run_id"] and kept["identical"] is False
+    assert kept["n_mismatches"] >= 1 and kept["n_cells"] == len(record["cells"])
 
 
 def test_baseline_gate_fails_on_a_planted_regression(workdir: Path) -> None:

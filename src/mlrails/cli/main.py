@@ -620,6 +620,16 @@ def _bench_record_command(
     with _progress() as bar:
         task = bar.add_task(f"re-running {record.run_id}", total=len(record.cells))
         result = verify_record(record, executor=ex, progress=lambda r: bar.advance(task))
+    if Path(ref).is_file():  # kept beside the record: evidence for `mlrails score`
+        from mlrails.bench.verification import Verification, write_verification
+
+        kept = write_verification(
+            ref,
+            Verification.of(
+                record.run_id, result.identical, result.n_cells, len(result.mismatches)
+            ),
+        )
+        err_console.print(f"verification written to {kept}", highlight=False)
     if result.identical:
         console.print(
             f"[green]identical[/]: all {result.n_cells} cells of run {record.run_id} "
@@ -736,6 +746,14 @@ def serve(
             "web UI (/ui/descriptors, /ui/mismatch)."
         ),
     ] = None,
+    print_settings: Annotated[
+        bool,
+        typer.Option(
+            "--print-settings",
+            help="Print the settings these options give as JSON and exit (evidence for "
+            "`mlrails score --serve-settings`).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the guard over HTTP: POST /v1/predict, GET /v1/contract, /metrics, /ui ...
 
@@ -801,6 +819,9 @@ def serve(
         _fail(f"invalid option: {_pydantic_message(exc)}")
     except MlrailsError as exc:
         _fail(str(exc))
+    if print_settings:
+        typer.echo(settings.model_dump_json(indent=2))
+        raise typer.Exit(0)
     if descriptors is not None and not descriptors.is_dir():
         _fail(f"--descriptors {descriptors}: not a directory")
     try:
@@ -939,3 +960,7 @@ app.command(name="mismatch")(_mismatch)
 from mlrails.cli.drift_cmd import drift as _drift  # noqa: E402
 
 app.command(name="drift")(_drift)
+
+from mlrails.cli.score_cmd import score as _score  # noqa: E402
+
+app.command(name="score")(_score)

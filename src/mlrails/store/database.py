@@ -36,7 +36,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from mlrails._json import dumps
 from mlrails.store.errors import StoreError, StoreUnavailable
 from mlrails.store.records import ApiKeyRecord, DecisionRecord
-from mlrails.store.tables import api_keys, bench_runs, decisions, metadata
+from mlrails.store.tables import api_keys, bench_runs, decisions, metadata, scores
 
 _T = TypeVar("_T")
 
@@ -87,6 +87,16 @@ class BenchRunRow:
     git_commit: str | None
     n_cells: int
     n_failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    """A stored readiness score without its report: what ``list_scores`` shows."""
+
+    id: int
+    time: datetime
+    robustness: float
+    mltest: float
 
 
 def open_store(target: str | Path, *, timeout_s: float = 5.0, create: bool = True) -> Store:
@@ -294,6 +304,53 @@ class Store:
 
         return self._guarded(q)
 
+    # -- readiness scores -----------------------------------------------------------------
+    def add_score(self, report_json: dict[str, Any]) -> int:
+        """Store a readiness score (a ``ScoreReport`` in its JSON form) in one transaction;
+        its id. :class:`StoreError` if it lacks the time or a rubric's score."""
+        try:
+            row = {
+                "time": _utc(_iso(report_json["time"])),
+                "robustness": float(report_json["robustness"]["score"]),
+                "mltest": float(report_json["mltest"]["score"]),
+                "report": report_json,
+            }
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StoreError(f"not a score report ({type(exc).__name__}: {exc})") from None
+
+        def w() -> int:
+            with self.engine.begin() as conn:
+                key = conn.execute(insert(scores).values(**row)).inserted_primary_key
+            return int(key[0]) if key is not None else 0
+
+        return self._guarded(w)
+
+    def list_scores(self, limit: int | None = None) -> list[ScoreRow]:
+        """The latest ``limit`` stored scores (all with ``None``), oldest first (reports
+        left out)."""
+
+        def q() -> list[ScoreRow]:
+            cols = [c for c in scores.c if c.name != "report"]
+            stmt = select(*cols).order_by(scores.c.time.desc(), scores.c.id.desc())
+            if limit is not None:
+                stmt = stmt.limit(max(0, limit))
+            with self.engine.connect() as conn:
+                rows = [_score_row(m) for m in conn.execute(stmt).mappings()]
+            return rows[::-1]
+
+        return self._guarded(q)
+
+    def get_score(self, score_id: int) -> dict[str, Any] | None:
+        """The report (JSON form) of the stored score ``score_id``, or ``None``."""
+
+        def q() -> dict[str, Any] | None:
+            stmt = select(scores.c.report).where(scores.c.id == score_id)
+            with self.engine.connect() as conn:
+                value = conn.execute(stmt).scalar_one_or_none()
+            return None if value is None else dict(value)
+
+        return self._guarded(q)
+
     # -- internals ------------------------------------------------------------------------
     def _create_schema(self) -> None:
         """Create the tables that do not exist yet (idempotent).
@@ -457,6 +514,15 @@ def _bench_run_row(m: Any) -> BenchRunRow:
         git_commit=m["git_commit"],
         n_cells=int(m["n_cells"]),
         n_failed=int(m["n_failed"]),
+    )
+
+
+def _score_row(m: Any) -> ScoreRow:
+    return ScoreRow(
+        id=int(m["id"]),
+        time=_aware(m["time"]),
+        robustness=float(m["robustness"]),
+        mltest=float(m["mltest"]),
     )
 
 

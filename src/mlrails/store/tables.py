@@ -66,3 +66,16 @@ bench_runs = Table(
     Column("record", JSON, nullable=False),
     Index("ix_bench_runs_started_at", "started_at"),
 )
+
+#: readiness scores (``mlrails score``): the two finals to list and chart, the whole report
+#: as JSON
+scores = Table(
+    "scores",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("robustness", Float, nullable=False),
+    Column("mltest", Float, nullable=False),
+    Column("report", JSON, nullable=False),
+    Index("ix_scores_time", "time"),
+)
