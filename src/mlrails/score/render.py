@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from html import escape
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from mlrails._json import jsonable
 from mlrails.score.history import ScoreHistoryEntry, trend_text
 from mlrails.score.model import ItemScore, RubricScore, ScoreReport
+from mlrails.score.rubrics import MLTEST, ROBUSTNESS
 
 RUBRIC_TITLES = {
     "robustness": "ML System Robustness Score",
@@ -58,7 +60,7 @@ def print_report(
         console.print(Text(final_line(rubric), style="bold"))
         console.print()
     if items:
-        console.print(items_table(report.items))
+        print_items(report.items, console)
     if report.gaps:
         console.print(Text(f"{len(report.gaps)} gap(s): not used as evidence", style="yellow"))
         for g in report.gaps:
@@ -67,22 +69,30 @@ def print_report(
         console.print(Text(trend_text(history)))
 
 
-def items_table(items: Sequence[ItemScore]) -> Table:
-    """Every item: id, title, score, where it came from, the rule and the next step."""
-    table = Table(title="Items", title_justify="left")
-    table.add_column("id", no_wrap=True)
-    for col in ("title", "score", "source", "rule", "next step"):
-        table.add_column(col, justify="right" if col == "score" else "left")
+_SECTION_TITLES = {(sec.rubric, sec.id): sec.title for sec in (*ROBUSTNESS, *MLTEST)}
+
+
+def print_items(items: Sequence[ItemScore], console: Console) -> None:
+    """Every item as a short block (readable in 80 columns): score, id and title, where the
+    score came from, the rule, and the next step."""
+    console.print(Text("Items", style="bold"))
+    section = None
     for s in items:
-        table.add_row(
-            Text(s.item.id),
-            Text(s.item.title),
-            f"{_n(s.score)}/{_n(s.item.max_score)}",
-            Text(s.source, style=_SOURCE_STYLE[s.source]),
-            Text(s.rule),
-            Text(s.next_step),
-        )
-    return table
+        if (s.item.rubric, s.item.section) != section:
+            section = (s.item.rubric, s.item.section)
+            console.print()
+            title = _SECTION_TITLES[section]
+            console.print(Text(f"{RUBRIC_TITLES[s.item.rubric]} · {title}", "bold"))
+        head = Text(f"{_n(s.score):>3}/{_n(s.item.max_score)}  ", style="bold")
+        head.append(s.item.id)
+        head.append(f"  {s.item.title}  ")
+        head.append(f"[{s.source}]", style=_SOURCE_STYLE[s.source])
+        console.print(head)
+        console.print(Padding(Text(s.rule, style="dim"), (0, 0, 0, 7)))
+        if s.next_step:
+            console.print(Padding(Text("next: " + s.next_step), (0, 0, 0, 7)))
+        if s.note:
+            console.print(Padding(Text("note: " + s.note, style="yellow"), (0, 0, 0, 7)))
 
 
 def print_history(history: Sequence[ScoreHistoryEntry], console: Console) -> None:
