@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -188,3 +189,50 @@ def test_without_confidence_the_reference_keeps_the_prediction(cancer: Any) -> N
     )
     assert rails.reference is not None and rails.reference.outputs is not None
     assert [f.name for f in rails.reference.outputs.fields] == [PREDICTION]
+
+
+def test_batches_give_the_same_check_as_the_whole_window() -> None:
+    """The service reads the log in chunks: the result must not depend on the chunking, and
+    records at or after ``until`` are left out."""
+    from mlrails.mismatch.monitor import check_traffic_batches
+
+    X = _mixed(1500, 6)
+    contract = infer_contract(X)
+    rng = np.random.default_rng(7)
+    answers = pd.DataFrame(
+        {PREDICTION: rng.choice(["a", "b"], size=300), CONFIDENCE: rng.uniform(0.5, 1, 300)}
+    )
+    ref = TrafficReference.build(X, contract, answers, task="classification", reference_size=10**5)
+    W = _mixed(250, 8)
+    W["x"] = W["x"] * 1.3
+    out = [
+        {"prediction": p, "confidence": {"max_probability": c}}
+        for p, c in zip(rng.choice(["a", "b"], 250), rng.uniform(0.5, 1, 250), strict=True)
+    ]
+    records = [
+        _record({k: _json(v) for k, v in r.items()}, out[i])
+        for i, (_, r) in enumerate(W.iterrows())
+    ]
+    whole = check_traffic(ref, records, contract, task="classification", since=NOW)
+    chunked = check_traffic_batches(
+        ref,
+        [records[:1], records[1:100], [], records[100:]],
+        contract,
+        task="classification",
+        since=NOW,
+    )
+    assert whole.inputs is not None and chunked.inputs is not None
+    assert whole.outputs is not None and chunked.outputs is not None
+    assert chunked.inputs.fields == whole.inputs.fields
+    assert chunked.outputs.fields == whole.outputs.fields
+    assert (chunked.n_records, chunked.n_rows, chunked.n_answered) == (250, 250, 250)
+    late = [replace(r, time=NOW + timedelta(hours=1)) for r in records[:50]]
+    bounded = check_traffic_batches(
+        ref,
+        [records, late],
+        contract,
+        task="classification",
+        since=NOW,
+        until=NOW + timedelta(minutes=1),
+    )
+    assert bounded.n_records == 250 and bounded.inputs.fields == whole.inputs.fields  # type: ignore[union-attr]

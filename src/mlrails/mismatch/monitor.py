@@ -168,38 +168,74 @@ def check_traffic(
     config: DriftConfig | None = None,
 ) -> DriftCheck:
     """Compare the logged ``records`` of ``[since, until)`` with ``reference``."""
+    return check_traffic_batches(
+        reference, [records], contract, task=task, since=since, until=until, config=config
+    )
+
+
+def check_traffic_batches(
+    reference: TrafficReference,
+    batches: Iterable[Sequence[DecisionRecord]],
+    contract: InputContract,
+    *,
+    task: str,
+    since: datetime,
+    until: datetime | None = None,
+    config: DriftConfig | None = None,
+) -> DriftCheck:
+    """:func:`check_traffic` over the log read batch by batch (``Store.iter_decisions``):
+    each batch is turned into typed columns at once, so a large window never holds all its
+    records in memory. Records at or after ``until`` are left out."""
     from mlrails.descriptors.describe_data import inputs_frame
 
     cfg = config or DriftConfig()
     end = until or datetime.now(UTC)
+    input_parts: list[pd.DataFrame] = []
+    output_parts: list[pd.DataFrame] = []
+    n_records = n_rows = 0
+    for batch in batches:
+        kept = [r for r in batch if until is None or _aware(r.time) < until]
+        n_records += len(kept)
+        frame, rows = inputs_frame(kept, contract)
+        if rows:
+            input_parts.append(frame)
+            n_rows += len(rows)
+        answers = logged_outputs(kept, task=task)
+        if len(answers):
+            output_parts.append(answers)
     notes: list[str] = []
-    frame, rows = inputs_frame(records, contract)
     inputs: DriftReport | None = None
     if reference.inputs is None:
         notes.append("the artifact keeps no input reference (image-like inputs)")
-    elif not rows:
+    elif not input_parts:
         notes.append("no row was logged in the window")
     else:
-        inputs = _compare(reference.inputs, frame, cfg, notes, "inputs")
-    outputs_frame = logged_outputs(records, task=task)
+        window = pd.concat(input_parts, ignore_index=True)
+        inputs = _compare(reference.inputs, window, cfg, notes, "inputs")
+    n_answered = sum(len(o) for o in output_parts)
     outputs: DriftReport | None = None
     if reference.outputs is None:
         notes.append("no output reference: predictions not compared")
-    elif len(outputs_frame) == 0:
+    elif not output_parts:
         notes.append("no answered row in the window: predictions not compared")
     else:
-        outputs = _compare(reference.outputs, outputs_frame, cfg, notes, "outputs")
+        answered = pd.concat(output_parts, ignore_index=True)
+        outputs = _compare(reference.outputs, answered, cfg, notes, "outputs")
     return DriftCheck(
         time=datetime.now(UTC),
         since=since,
         until=end,
-        n_records=len(records),
-        n_rows=len(rows),
-        n_answered=len(outputs_frame),
+        n_records=n_records,
+        n_rows=n_rows,
+        n_answered=n_answered,
         inputs=inputs,
         outputs=outputs,
         notes=tuple(notes),
     )
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def _compare(

@@ -31,7 +31,7 @@ import httpx
 from mlrails.errors import MlrailsError
 from mlrails.guard.rails import Rails
 from mlrails.mismatch import DriftConfig, DriftReport
-from mlrails.mismatch.monitor import DriftCheck, check_traffic
+from mlrails.mismatch.monitor import DriftCheck, check_traffic_batches
 from mlrails.serve.metrics import ServeMetrics
 from mlrails.serve.settings import ServeSettings
 from mlrails.store import Store, StoreUnavailable
@@ -161,10 +161,9 @@ class DriftMonitor:
         reference = self.rails.reference
         assert reference is not None
         since = now - timedelta(seconds=self.settings.drift_window_s)
-        records = [r for r in self.store.decisions(since=since) if _aware(r.time) < now]
-        return check_traffic(
+        return check_traffic_batches(
             reference,
-            records,
+            self.store.iter_decisions(since=since),
             self.rails.contract,
             task=self.rails.task,
             since=since,
@@ -286,7 +285,3 @@ def _replace(status: DriftStatus, **changes: Any) -> DriftStatus:
     from dataclasses import replace
 
     return replace(status, **changes)
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
