@@ -34,6 +34,7 @@ from benchmarks.bench_drift import CATS, make_frame
 from benchmarks.common import fmt_table
 from mlrails.mismatch import compare
 from mlrails.mismatch.monitor import check_traffic
+from mlrails.serve.decisions import RequestContext, verdict_records
 from mlrails.store import DecisionRecord
 
 
@@ -51,25 +52,9 @@ def _size(path: Path) -> int:
 
 
 def _records(rails: Any, W: pd.DataFrame) -> list[DecisionRecord]:
-    now = datetime.now(UTC)
-    verdicts = rails.check(W)
-    rows = W.to_dict(orient="records")
-    return [
-        DecisionRecord(
-            time=now,
-            trace_id=str(i),
-            key_id=None,
-            artifact_hash=rails.artifact_hash,
-            row_index=0,
-            status=v.status,
-            problem=v.problem,
-            input=rows[i],
-            output=v.to_dict(),
-            scores=None,
-            latency_ms=0.0,
-        )
-        for i, v in enumerate(verdicts)
-    ]
+    """The records the service would log for ``W`` (its own record builder)."""
+    ctx = RequestContext(trace_id="bench", key_id=None, artifact_hash="", time=datetime.now(UTC))
+    return verdict_records(ctx, rails.check(W), W.to_dict(orient="records"))
 
 
 def _best(fn: Any, repeats: int) -> float:

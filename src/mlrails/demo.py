@@ -203,25 +203,15 @@ def _window_drift(
     from datetime import UTC, datetime
 
     from mlrails.mismatch.monitor import check_traffic
-    from mlrails.store import DecisionRecord
+    from mlrails.serve.decisions import RequestContext, verdict_records
 
     now = datetime.now(UTC)
-    records = [
-        DecisionRecord(
-            time=now,
-            trace_id=f"demo-{i}",
-            key_id=None,
-            artifact_hash=rails.artifact_hash,
-            row_index=i,
-            status=v.status,
-            problem=v.problem,
-            input={str(k): (x.item() if hasattr(x, "item") else x) for k, x in row.items()},
-            output=v.to_dict(),
-            scores=None,
-            latency_ms=v.latency_ms,
-        )
-        for i, ((_, row), v) in enumerate(zip(rows.iterrows(), verdicts, strict=True))
+    ctx = RequestContext(trace_id=f"demo-{name}", key_id=None, artifact_hash="", time=now)
+    sent = [
+        {str(k): (x.item() if hasattr(x, "item") else x) for k, x in row.items()}
+        for _, row in rows.iterrows()
     ]
+    records = verdict_records(ctx, verdicts, sent)
     assert rails.reference is not None
     check = check_traffic(rails.reference, records, rails.contract, task=rails.task, since=now)
     return DemoDrift(name=name, n=len(records), alarming=check.alarming)

@@ -13,15 +13,24 @@ import pytest
 from runcli import run_cli
 
 
-def _log(db: Path, X: pd.DataFrame, when: datetime, trace: str, rails: Any = None) -> None:
-    """Log ``X`` as served rows; with ``rails``, each with its real verdict as output."""
+def _log(
+    db: Path,
+    X: pd.DataFrame,
+    when: datetime,
+    trace: str,
+    rails: Any = None,
+    outputs: list[dict[str, Any]] | None = None,
+) -> None:
+    """Log ``X`` as served rows; with ``rails``, each with its real verdict as output (or
+    with the ``outputs`` given)."""
     from mlrails.store import DecisionRecord, open_store
 
-    outputs = (
-        [{"prediction": 1, "status": 200}] * len(X)
-        if rails is None
-        else [v.to_dict() for v in rails.check(X)]
-    )
+    if outputs is None:
+        outputs = (
+            [{"prediction": 1, "status": 200}] * len(X)
+            if rails is None
+            else [v.to_dict() for v in rails.check(X)]
+        )
     records = [
         DecisionRecord(
             time=when,
@@ -127,27 +136,7 @@ def test_drift_uses_the_reference_kept_in_the_artifact(
     verdicts = [v.to_dict() for v in cancer_rails.check(cancer.X_test)]
     for v in verdicts:
         v["prediction"] = 0 if v["prediction"] is not None else None
-    from mlrails.store import DecisionRecord, open_store
-
-    with open_store(tmp_path / "stuck.db") as store:
-        store.write_decisions(
-            [
-                DecisionRecord(
-                    time=now,
-                    trace_id=f"s-{i}",
-                    key_id=None,
-                    artifact_hash="h",
-                    row_index=0,
-                    status=200,
-                    problem=None,
-                    input={str(k): float(x) for k, x in row.items()},
-                    output=verdicts[i],
-                    scores=None,
-                    latency_ms=1.0,
-                )
-                for i, (_, row) in enumerate(cancer.X_test.iterrows())
-            ]
-        )
+    _log(tmp_path / "stuck.db", cancer.X_test, now, "s", outputs=verdicts)
     stuck = run_cli("drift", "rails", "--store", "stuck.db", "--json", "s.json", cwd=tmp_path)
     assert stuck.returncode == 1, stuck.stderr
     doc = json.loads((tmp_path / "s.json").read_text())

@@ -19,6 +19,22 @@ from mlrails.mismatch.findings import Finding, MismatchReport, NumberValue
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
+#: the columns of the training-vs-production statistics table (terminal, HTML, web UI)
+STATISTICS_COLUMNS = (
+    "field",
+    "test",
+    "exactness",
+    "statistic",
+    "p_value",
+    "p_adjusted",
+    "effect_name",
+    "effect_size",
+    "psi",
+    "n_ref",
+    "n_cur",
+    "alarm",
+)
+
 
 def format_number(value: NumberValue) -> str:
     """Compact text of a finding's number (4 significant digits for floats)."""
@@ -178,20 +194,7 @@ def to_html(report: MismatchReport) -> str:
         parts.append("<p>No findings.</p>")
     if report.statistics:
         parts.append("<h2>Training vs production statistics</h2>")
-        cols = [
-            "field",
-            "test",
-            "exactness",
-            "statistic",
-            "p_value",
-            "p_adjusted",
-            "effect_name",
-            "effect_size",
-            "psi",
-            "n_ref",
-            "n_cur",
-            "alarm",
-        ]
+        cols = STATISTICS_COLUMNS
         parts.append(
             _table(
                 cols,

@@ -38,7 +38,7 @@ from mlrails.descriptors import (
 )
 from mlrails.descriptors.statistics import DescriptorWithStatistics, Statistic
 from mlrails.mismatch.findings import MismatchReport
-from mlrails.mismatch.render import format_number
+from mlrails.mismatch.render import STATISTICS_COLUMNS, format_number
 
 Mode = Literal["text", "number", "boolean", "date", "choice", "json"]
 State = Literal["present", "missing", "unreadable"]
@@ -472,20 +472,7 @@ def directory_view(ds: DescriptorSet) -> list[dict[str, Any]]:
 
 
 # -- the mismatch report ---------------------------------------------------------------------
-_STAT_COLUMNS = (
-    "field",
-    "test",
-    "exactness",
-    "statistic",
-    "p_value",
-    "p_adjusted",
-    "effect_name",
-    "effect_size",
-    "psi",
-    "n_ref",
-    "n_cur",
-    "alarm",
-)
+_STAT_COLUMNS = STATISTICS_COLUMNS
 
 
 def report_view(report: MismatchReport) -> dict[str, Any]:
