@@ -16,8 +16,8 @@ The artifact hash covers the content files; the model enters it through the
 predictions stored for the probe rows (its fingerprint), because a bundled ``model.skops`` is
 not byte-reproducible (skops names its entries by object id). The bundled model file (and, for
 an XGBoost / LightGBM model stored natively, its booster and pipeline parts, see
-:mod:`mlrails.models.native`) is still verified against its own hash in the manifest. Nothing in an artifact can execute code when
-loaded. Loading verifies every file's SHA-256
+:mod:`mlrails.models.native`) is still verified against its own hash in the manifest.
+Nothing in an artifact can execute code when loaded. Loading verifies every file's SHA-256
 and the artifact hash, the format version, and that the model handed in reproduces the
 predictions stored for the probe rows, and refuses anything else with :class:`ArtifactError`.
 """
