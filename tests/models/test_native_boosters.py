@@ -180,7 +180,7 @@ _names = st.lists(
 
 
 @settings(
-    max_examples=12,
+    max_examples=16,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -191,6 +191,7 @@ _names = st.lists(
     labels=st.sampled_from(["int", "str", "shifted"]),
     missing=st.booleans(),
     as_array=st.booleans(),
+    categorical=st.booleans(),
     seed=st.integers(0, 2**16),
 )
 def test_native_round_trip_is_bit_identical(
@@ -201,6 +202,7 @@ def test_native_round_trip_is_bit_identical(
     labels: str,
     missing: bool,
     as_array: bool,
+    categorical: bool,
     seed: int,
 ) -> None:
     rng = np.random.default_rng(seed)
@@ -221,6 +223,10 @@ def test_native_round_trip_is_bit_identical(
         model = _model(f"{library}Classifier")
     if as_array:  # a model fitted without feature names
         X = X.to_numpy()
+    elif categorical:  # a pandas category column, split on natively by both libraries
+        X[names[0]] = pd.Categorical(rng.choice(["red", "green", "blue"], size=n))
+        if library == "XGB":
+            model.set_params(enable_categorical=True)
     model.fit(X, y)
     folder = tmp_path_factory.mktemp("prop")
     name, files = dump_native(model)
