@@ -138,6 +138,36 @@ def test_explainer_and_descriptor_see_the_same_model(fitted: Any) -> None:
     assert params["n_estimators"] == repr(N_TREES)
 
 
+def test_a_loaded_artifact_saves_again_natively(fitted: Any, tmp_path: Path) -> None:
+    """A wrapper rebuilt from its native files is itself stored natively (re-saved rails)."""
+    model, rails, out, X = fitted
+    mlrails.load(out).save(tmp_path / "again")
+    assert json.loads((tmp_path / "again" / "manifest.json").read_text())["model_file"] == (
+        DESCRIPTOR_NAME
+    )
+    again = mlrails.load(tmp_path / "again")
+    np.testing.assert_array_equal(_outputs(again.adapter.native, X), _outputs(model, X))
+    assert again.artifact_hash == rails.artifact_hash
+
+
+def test_a_custom_objective_falls_back_to_skops_with_trust(tmp_path: Path) -> None:
+    """A custom objective function has no native form: the model is bundled as skops, which
+    still needs trust, and the refusal says what loads without it."""
+
+    def squared(y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+        return y_pred - y_true, np.ones_like(y_pred)
+
+    X, y = _data(None)
+    model = lgb.LGBMRegressor(n_estimators=N_TREES, objective=squared, verbose=-1).fit(X, y)
+    rails = mlrails.fit(model, X, y, policy={"calibration_fraction": 0.3})
+    rails.save(tmp_path / "rails")
+    assert json.loads((tmp_path / "rails" / "manifest.json").read_text())["model_file"] == (
+        "model.skops"
+    )
+    with pytest.raises(ModelLoadError, match="LightGBM .txt"):
+        mlrails.load(tmp_path / "rails")
+
+
 def test_tampered_booster_or_descriptor_is_refused(fitted: Any, tmp_path: Path) -> None:
     _, _, out, _ = fitted
     manifest = json.loads((out / "manifest.json").read_text())
