@@ -14,9 +14,10 @@ Layout::
 
 The artifact hash covers the content files; the model enters it through the
 predictions stored for the probe rows (its fingerprint), because a bundled ``model.skops`` is
-not byte-reproducible (skops names its entries by object id). The bundled model file is still
-verified against its own hash in the manifest. Nothing in an artifact can execute code when
-loaded. Loading verifies every file's SHA-256
+not byte-reproducible (skops names its entries by object id). The bundled model file (and, for
+an XGBoost / LightGBM model stored natively, its booster and pipeline parts, see
+:mod:`mlrails.models.native`) is still verified against its own hash in the manifest.
+Nothing in an artifact can execute code when loaded. Loading verifies every file's SHA-256
 and the artifact hash, the format version, and that the model handed in reproduces the
 predictions stored for the probe rows, and refuses anything else with :class:`ArtifactError`.
 """
@@ -108,7 +109,7 @@ def save_artifact(rails: Rails, path: Path) -> str:
             (path / stale).unlink(missing_ok=True)
     bundled = _bundle_model(rails.adapter)
     if bundled is not None:
-        blobs[bundled[0]] = bundled[1]
+        blobs.update(bundled[1])
     hashes = {name: hashlib.sha256(b).hexdigest() for name, b in blobs.items()}
     artifact_hash = _artifact_hash({k: hashes[k] for k in content})
     info = rails.adapter.info()
@@ -183,12 +184,11 @@ def load_artifact(
         raise ArtifactError(f"{p}: cannot read artifact ({type(exc).__name__}: {exc})") from None
 
     model_file = manifest.get("model_file")
-    if model_file:
-        f = p / model_file
-        if not f.is_file() or hashlib.sha256(f.read_bytes()).hexdigest() != manifest["files"].get(
-            model_file
-        ):
-            raise ArtifactError(f"{p}: bundled model {model_file} is missing or tampered with")
+    if model_file:  # the model file and its parts (a native booster, pipeline steps)
+        for name in [model_file, *(f for f in listed if f not in content_names)]:
+            f = p / name
+            if not f.is_file() or hashlib.sha256(f.read_bytes()).hexdigest() != listed.get(name):
+                raise ArtifactError(f"{p}: bundled model {name} is missing or tampered with")
     if model is None:
         if not model_file:
             raise ArtifactError(
@@ -291,20 +291,31 @@ def _reference_from_blobs(blobs: dict[str, bytes]) -> Any:
     )
 
 
-def _bundle_model(adapter: Any) -> tuple[str, bytes] | None:
-    """The model as a safe file (skops for scikit-learn, the ONNX bytes), if possible."""
+def _bundle_model(adapter: Any) -> tuple[str, dict[str, bytes]] | None:
+    """The model as safe files, if possible: (the manifest's ``model_file``, {name: bytes}).
+
+    XGBoost / LightGBM wrappers (alone or as a Pipeline's last step) in their own formats
+    (:mod:`mlrails.models.native`), other scikit-learn models as skops, ONNX as its bytes.
+    """
     from mlrails.models import SklearnAdapter
 
     if isinstance(adapter, SklearnAdapter):
+        from mlrails.models.native import dump_native, is_native_model
+
+        if is_native_model(adapter.native):
+            try:
+                return dump_native(adapter.native)
+            except Exception:  # e.g. a custom objective: fall back to skops (needs trust)
+                pass
         try:
             import skops.io as sio
 
-            return "model.skops", bytes(sio.dumps(adapter.native))
+            return "model.skops", {"model.skops": bytes(sio.dumps(adapter.native))}
         except Exception:
             return None
     onnx_bytes = getattr(adapter, "model_bytes", None)
     if isinstance(onnx_bytes, bytes):
-        return "model.onnx", onnx_bytes
+        return "model.onnx", {"model.onnx": onnx_bytes}
     return None
 
 

@@ -65,7 +65,10 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 def fit(
     model_file: Annotated[
         Path,
-        typer.Argument(help="Trained model: .skops or .onnx (.pkl/.joblib/.pt only with --trust)."),
+        typer.Argument(
+            help="Trained model: .skops, .onnx, XGBoost .ubj/.json, LightGBM .txt "
+            "(.pkl/.joblib/.pt only with --trust)."
+        ),
     ],
     train_file: Annotated[Path, typer.Argument(help="Training data, .csv or .parquet.")],
     target: Annotated[str, typer.Option("--target", "-t", help="Name of the label column.")],

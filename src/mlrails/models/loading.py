@@ -12,6 +12,10 @@ extension and refuses anything that could execute code while loading unless ``tr
 ``.joblib``
 ``.pt/.pth``       a full pickled ``nn.Module``: refused without ``trust``, then
                    ``torch.load(weights_only=False)``
+``.json``          an mlrails native model descriptor (XGBoost / LightGBM, see
+                   :mod:`mlrails.models.native`) or an XGBoost JSON model; no code execution
+``.ubj``           an XGBoost UBJSON model (``save_model``); no code execution
+``.txt``           a LightGBM model text file (``booster_.save_model``); no code execution
 =================  ==========================================================================
 
 Every failure is a :class:`~mlrails.errors.ModelLoadError` with a one-line message naming the
@@ -101,7 +105,8 @@ SKOPS_DENIED_NAMES: frozenset[str] = frozenset(
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib")
 TORCH_SUFFIXES = (".pt", ".pth")
-SUPPORTED_SUFFIXES = (".skops", ".onnx", *PICKLE_SUFFIXES, *TORCH_SUFFIXES)
+NATIVE_SUFFIXES = (".json", ".ubj", ".txt")
+SUPPORTED_SUFFIXES = (".skops", ".onnx", *NATIVE_SUFFIXES, *PICKLE_SUFFIXES, *TORCH_SUFFIXES)
 
 
 def _module_has_torch_module(model: Any) -> bool:
@@ -228,6 +233,10 @@ def load_model(
         return _load_skops(p, trust=trust, task=checked_task)
     if suffix == ".onnx":
         return _load_onnx(p, task=checked_task)
+    if suffix in NATIVE_SUFFIXES:
+        from mlrails.models.native import load_native_file
+
+        return _wrap(load_native_file(p, trust=trust), p, checked_task)
     if suffix in PICKLE_SUFFIXES:
         if not trust:
             raise _fail(
@@ -251,25 +260,37 @@ def load_model(
 
 
 def _load_skops(path: Path, *, trust: bool, task: Task | None) -> ModelAdapter:
+    return _wrap(load_skops_object(path, path.read_bytes(), trust=trust), path, task)
+
+
+def load_skops_object(path: Path, data: bytes, *, trust: bool) -> Any:
+    """The object in the ``.skops`` bytes ``data`` (read from ``path``); types outside the
+    allowlist are refused unless ``trust``."""
     import skops.io as sio
 
     try:
-        untrusted = list(sio.get_untrusted_types(file=path))
+        untrusted = list(sio.get_untrusted_types(data=data))
     except Exception as exc:
         raise _fail(path, f"not a valid .skops file ({_describe(exc)})") from None
     if not trust:
         refused = refused_skops_types(untrusted)
         if refused:
+            hint = ""
+            if any(t.startswith(("xgboost.", "lightgbm.")) for t in refused):
+                hint = (
+                    " (XGBoost and LightGBM models load without trust from their own formats: "
+                    "XGBoost .ubj/.json from save_model, LightGBM .txt model text, or an "
+                    "artifact saved by this mlrails, which stores them so)"
+                )
             raise _fail(
                 path,
                 f"the file contains types outside the allowlist: {', '.join(refused)}; review "
-                "them and pass --trust (trust=True) if you trust them",
+                f"them and pass --trust (trust=True) if you trust them{hint}",
             )
     try:
-        obj = sio.load(path, trusted=untrusted)
+        return sio.loads(data, trusted=untrusted)
     except Exception as exc:
         raise _fail(path, f"cannot read the .skops file ({_describe(exc)})") from None
-    return _wrap(obj, path, task)
 
 
 def _load_onnx(path: Path, *, task: Task | None) -> ModelAdapter:
