@@ -7,6 +7,7 @@ and the in-process guard answers the same records identically.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -14,7 +15,9 @@ from servekit import Fitted, Served, ServerFactory
 
 import mlrails
 from mlrails.contract.validate import validate_fast
-from mlrails.serve.payload import guard_input, parse_payload
+from mlrails.guard.verdict import Verdict
+from mlrails.serve.batching import MicroBatcher
+from mlrails.serve.payload import PredictPayload, guard_input, parse_payload
 
 MIXED = "https://mlrails.dev/problems/mixed-batch"
 
@@ -96,3 +99,31 @@ def test_exact_numeric_records_keep_the_fast_path(fitted: Fitted) -> None:
     assert validate_fast(contract, exact) is not None
     mixed = guard_input(parse_payload({"instances": [ok, {**ok, "x": 1}]}, contract), contract)
     assert isinstance(mixed, list)  # the rows as sent: judged one by one
+
+
+def test_a_stray_key_does_not_reach_micro_batch_mates(fitted: Fitted) -> None:
+    """Concurrent requests share one guard call: a request with a stray key must not turn
+    its batch-mates' rows into 400s."""
+    rails = fitted.rails
+
+    def check(payload: PredictPayload, explain: bool | None) -> list[Verdict]:
+        return rails.check(guard_input(payload, rails.contract), explain=explain)
+
+    ok = fitted.status_rows[200]
+    payloads = [
+        PredictPayload([ok], single=True),
+        PredictPayload([{**ok, "patient id": 17}], single=True),
+        PredictPayload([ok, fitted.status_rows[422]], single=False),
+    ]
+    batcher = MicroBatcher(check, max_rows=16, max_wait_s=0.0, concurrency=1)
+
+    async def main() -> list[list[Verdict]]:
+        batcher.start()
+        try:
+            return await asyncio.gather(*(batcher.submit(p, None) for p in payloads))
+        finally:
+            await batcher.close()
+
+    got = asyncio.run(main())
+    assert batcher.stats.batches < len(payloads)  # they really shared a guard call
+    assert [[v.status for v in vs] for vs in got] == [[200], [400], [200, 422]]
