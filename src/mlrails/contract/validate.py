@@ -3,10 +3,16 @@
 Validation never raises for bad rows: it returns every violation of every row (field, value,
 expected), and a normalised batch in the layout the model was trained on, in which invalid
 cells are replaced by NaN so the valid rows can still be scored together.
+
+A batch of records (mappings) is judged row by row: a key one record lacks is that record's
+``missing_column``, a key it should not have is its ``unexpected_column``; the other records
+keep their own verdicts. A table (or columns) lacking a column is a fault of the whole batch
+(``batch_errors``), but each row's faults in the columns present are still listed.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -94,13 +100,14 @@ def validate(contract: InputContract, X: Any) -> ValidationResult:
     if contract.layout == "image":
         return _validate_image(contract, X)
     try:
-        frame, batch_errors = _to_frame(contract, X)
+        table = _to_table(contract, X)
     except (ValueError, TypeError) as exc:
         return ValidationResult(
             data=None,
             errors=[[]],
             batch_errors=[Violation("*", UNREADABLE, None, f"a table of rows ({exc})")],
         )
+    frame = table.frame
     n = len(frame)
     if n == 0:
         return ValidationResult(
@@ -108,12 +115,14 @@ def validate(contract: InputContract, X: Any) -> ValidationResult:
             errors=[],
             batch_errors=[Violation("*", EMPTY_BATCH, 0, "at least one row")],
         )
-    errors: list[list[Violation]] = [[] for _ in range(n)]
-    if batch_errors:
-        return ValidationResult(data=None, errors=errors, batch_errors=batch_errors)
+    errors = table.row_errors if table.row_errors is not None else [[] for _ in range(n)]
     out: dict[str, Any] = {}
     for spec in contract.fields:
-        out[spec.name] = _check_column(spec, frame[spec.name], errors)
+        if spec.name in frame.columns:  # absent from a table: a batch error already
+            col = frame[spec.name]
+            out[spec.name] = _check_column(spec, col, errors, table.absent.get(spec.name))
+    if table.batch_errors:
+        return ValidationResult(data=None, errors=errors, batch_errors=table.batch_errors)
     data: Any = pd.DataFrame(out, index=range(n))
     if contract.layout == "array":
         kinds = {f.kind for f in contract.fields}
@@ -122,8 +131,22 @@ def validate(contract: InputContract, X: Any) -> ValidationResult:
 
 
 # -- conversion --------------------------------------------------------------------------
-def _to_frame(contract: InputContract, X: Any) -> tuple[pd.DataFrame, list[Violation]]:
-    cols = contract.columns
+@dataclass
+class _Table:
+    """The input as a table, with the faults found while reading it."""
+
+    frame: pd.DataFrame
+    #: faults of the whole batch (a table or columns lacking a column, a wrong column count)
+    batch_errors: list[Violation] = field(default_factory=list)
+    #: records only: each record's own key faults (missing or unexpected keys)
+    row_errors: list[list[Violation]] | None = None
+    #: records only: per contract column, the rows that did not send that key (their cell is
+    #: missing, and already reported as ``missing_column``, not as a missing value)
+    absent: dict[str, NDArray[np.bool_]] = field(default_factory=dict)
+
+
+def _to_table(contract: InputContract, X: Any) -> _Table:
+    cols = contract_columns(contract)
     if isinstance(X, pd.DataFrame):
         frame = X
     elif isinstance(X, Mapping):
@@ -131,14 +154,14 @@ def _to_frame(contract: InputContract, X: Any) -> tuple[pd.DataFrame, list[Viola
         if values and all(isinstance(v, (list, tuple, np.ndarray)) for v in values):
             frame = pd.DataFrame(dict(X))
         else:
-            frame = pd.DataFrame([dict(X)])
+            return _records_table(contract, [X])
     elif (
         isinstance(X, Sequence)
         and not isinstance(X, (str, bytes))
         and X
         and all(isinstance(r, Mapping) for r in X)
     ):
-        frame = pd.DataFrame(list(X))
+        return _records_table(contract, X)
     else:
         arr = np.asarray(X, dtype=object) if not isinstance(X, np.ndarray) else X
         if arr.ndim == 1 and arr.size == len(cols) and not isinstance(X, pd.Series):
@@ -149,7 +172,7 @@ def _to_frame(contract: InputContract, X: Any) -> tuple[pd.DataFrame, list[Viola
             raise ValueError(f"got an array of shape {arr.shape}")
         if arr.shape[1] != len(cols):
             errs = [Violation("*", WRONG_COLUMN_COUNT, int(arr.shape[1]), f"{len(cols)} columns")]
-            return pd.DataFrame(index=range(arr.shape[0])), errs
+            return _Table(pd.DataFrame(index=range(arr.shape[0])), errs)
         frame = pd.DataFrame(arr, columns=cols)
     names = [str(c) for c in frame.columns]
     frame.columns = pd.Index(names)
@@ -164,7 +187,60 @@ def _to_frame(contract: InputContract, X: Any) -> tuple[pd.DataFrame, list[Viola
             for c in names
             if c not in cols
         ]
-    return frame.reset_index(drop=True), errs
+    return _Table(frame.reset_index(drop=True), errs)
+
+
+def _records_table(contract: InputContract, rows: Sequence[Mapping[Any, Any]]) -> _Table:
+    """Records, each judged on its own keys: the table holds exactly the contract's columns
+    (keys a record lacks are missing cells; keys outside the contract are dropped)."""
+    cols = contract_columns(contract)
+    n = len(rows)
+    # ``columns=`` picks the contract's keys from each record (a missing key is NaN), so
+    # records with many stray keys never widen the table
+    frame = pd.DataFrame(rows, columns=_column_index(contract))
+    # only a record with another number of keys, or a missing cell, can lack a key or hold
+    # a stray one: the others (nearly all, usually) are never looked at one by one
+    sizes = np.fromiter((len(r) for r in rows), dtype=np.intp, count=n)
+    suspects = np.flatnonzero((sizes != len(cols)) | frame.isna().to_numpy().any(axis=1))
+    errors: list[list[Violation]] = [[] for _ in range(n)]
+    absent: dict[str, NDArray[np.bool_]] = {}
+    renamed: dict[int, dict[str, Any]] = {}
+    for i in suspects.tolist():
+        r = rows[i]
+        named = {k if isinstance(k, str) else str(k): v for k, v in r.items()}
+        if named.keys() != r.keys():
+            renamed[i] = named
+        missing = [c for c in cols if c not in named]
+        for c in missing:
+            errors[i].append(Violation(c, MISSING_COLUMN, None, "a column present in the contract"))
+            absent.setdefault(c, np.zeros(n, dtype=bool))[i] = True
+        if not contract.allow_extra_columns:
+            known = _column_set(contract)
+            errors[i] += [
+                Violation(k, UNEXPECTED_COLUMN, json_value(v), _only(cols, k, missing))
+                for k, v in named.items()
+                if k not in known
+            ]
+    if renamed:  # keys that are not strings (``{0: ...}``) name columns by their text
+        frame = pd.DataFrame(
+            [renamed.get(i, r) for i, r in enumerate(rows)], columns=_column_index(contract)
+        )
+    return _Table(frame, row_errors=errors, absent=absent)
+
+
+def _only(cols: list[str], key: str, missing: list[str]) -> str:
+    """The expectation for an unexpected key, naming the column it may be a misspelling of."""
+    close = difflib.get_close_matches(key, missing, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    shown = cols if len(cols) <= 20 else [*cols[:20], "..."]
+    return f"only the columns {shown}{hint}"
+
+
+def _column_set(contract: InputContract) -> frozenset[str]:
+    cached = contract._cache.get("column_set")
+    if cached is None:
+        cached = contract._cache["column_set"] = frozenset(contract_columns(contract))
+    return cached  # type: ignore[no-any-return]
 
 
 # -- column checks -----------------------------------------------------------------------
@@ -180,13 +256,21 @@ def _add(
         errors[i].append(Violation(name, code, json_value(raw[i]), expected))
 
 
-def _check_column(spec: FieldSpec, col: pd.Series, errors: list[list[Violation]]) -> Any:
+def _check_column(
+    spec: FieldSpec,
+    col: pd.Series,
+    errors: list[list[Violation]],
+    absent: NDArray[np.bool_] | None = None,
+) -> Any:
+    """Check one column; ``absent``: rows whose key was not sent (a ``missing_column``
+    already, so not a missing value too)."""
     raw = col.to_numpy()
     missing = col.isna().to_numpy()
-    if missing.any() and not spec.nullable:
+    unsent = missing if absent is None else missing & ~absent
+    if unsent.any() and not spec.nullable:
         _add(
             errors,
-            missing,
+            unsent,
             raw,
             spec.name,
             MISSING_VALUE,
