@@ -271,3 +271,22 @@ def test_describe_then_check_names_predictions_as_predictions(tmp_path: Path) ->
     assert f.numbers["statistic"] == pytest.approx(chi.statistic)
     assert report.by_rule("MM-LABEL-SHIFT") == []
     assert not [x for x in report.findings if "label distribution" in x.message]
+
+
+def test_label_frequencies_are_mapped_to_production_names_before_comparing() -> None:
+    """Training label counts (default/ok) against production answers named bad/good."""
+    td = training_data()
+    counts = categorical_stats("default", {"default": 200, "ok": 800})
+    td = td.model_copy(update={"statistics": [*td.statistics, counts]})
+    same = check_descriptors(
+        with_(training_data=td, production_data=_with_predictions({"bad": 200, "good": 800}))
+    )
+    assert same.by_rule("MM-PREDICTION-SHIFT") == []
+    row = _stat(same.statistics, "default")
+    assert row["exactness"] == "exact" and row["statistic"] == pytest.approx(0.0)
+    moved = check_descriptors(
+        with_(training_data=td, production_data=_with_predictions({"bad": 400, "good": 600}))
+    )
+    (f,) = moved.by_rule("MM-PREDICTION-SHIFT")
+    chi = stats.chi2_contingency([[200, 800], [400, 600]])
+    assert f.numbers["p_value"] == pytest.approx(chi.pvalue)

@@ -292,31 +292,42 @@ def _prediction_counts(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], Exactness] | None:
     """Training label counts vs the production field's category counts (its predictions).
 
-    Training side: the label field's own frequencies when it has them (exact), else the
-    training ``distribution`` (labels mapped by ``mapping_production_data``) times the training
-    row count (approximate: rounded counts). Labels compared after :func:`norm_text`."""
-    if ref is not None and ref.frequencies:
-        _, r, c = category_table(ref, cur)
-        return r, c, "exact"
-    n1 = ref.count if ref is not None and ref.count else rows_of(td.statistics)
-    if not td.distribution or not n1:
-        return None
+    Training side: the label field's own frequencies when it has them (exact when they list
+    every value on both sides), else the training ``distribution`` times the training row
+    count (approximate: rounded counts). Training labels are mapped to their production names
+    by the ``distribution``'s ``mapping_production_data``; labels compared after
+    :func:`norm_text`."""
+    to_prod = {
+        norm_text(s.label): norm_text(production_field_for(s.label, s.mapping_production_data))
+        for s in td.distribution
+    }
     train: dict[str, float] = {}
-    for s in td.distribution:
-        key = norm_text(production_field_for(s.label, s.mapping_production_data))
-        train[key] = train.get(key, 0.0) + s.percentage
+    exactness: Exactness = "approximate"
+    if ref is not None and ref.frequencies:
+        for k, v in ref.frequencies.items():
+            key = to_prod.get(norm_text(k), norm_text(k))
+            train[key] = train.get(key, 0.0) + v
+        complete = sum(ref.frequencies.values()) == ref.count
+        complete &= sum(cur.frequencies.values()) == cur.count
+        exactness = "exact" if complete else "approximate"
+        n1 = round(sum(train.values()))
+    else:
+        n1 = (ref.count if ref is not None and ref.count else None) or rows_of(td.statistics) or 0
+        for s in td.distribution:
+            key = to_prod[norm_text(s.label)]
+            train[key] = train.get(key, 0.0) + s.percentage
     total = sum(train.values())
     prod: dict[str, int] = {}
     for k, v in cur.frequencies.items():
         prod[norm_text(k)] = prod.get(norm_text(k), 0) + v
-    if total <= 0 or not prod:
+    if not n1 or total <= 0 or not prod:
         return None
     cats = list(train) + sorted(set(prod) - set(train))
     r = np.array([round(train.get(k, 0.0) / total * n1) for k in cats], dtype=np.int64)
     c = np.array([prod.get(k, 0) for k in cats], dtype=np.int64)
     if r.sum() == 0 or c.sum() == 0:
         return None
-    return r, c, "approximate"
+    return r, c, exactness
 
 
 # --------------------------------------------------------------------------------------------
