@@ -22,7 +22,7 @@ from mismatch_system import (
 )
 from scipy import stats
 
-from mlrails.descriptors import read_descriptor_dir, write_descriptor_dir
+from mlrails.descriptors import ProductionData, read_descriptor_dir, write_descriptor_dir
 from mlrails.mismatch.check import check_descriptors, compare_histograms, compare_statistics
 from mlrails.mismatch.drift import DriftConfig
 from mlrails.mismatch.render import to_html, to_json
@@ -111,12 +111,67 @@ def test_incomparable_statistics_are_missing_information() -> None:
     assert "age" in f.message and f.severity == "info"
 
 
+def _with_predictions(predicted: dict[str, int]) -> ProductionData:
+    """Production data whose field 'default' (the training label's counterpart) holds the
+    model's answers, as `mlrails describe` writes the guard's predictions."""
+    pdd = production_data()
+    answers = pdd.data_schema[1].model_copy(update={"field_name": "default"})
+    return ProductionData.model_validate(
+        {
+            **pdd.model_dump(),
+            "schema": [*pdd.data_schema, answers],
+            "statistics": [*pdd.statistics, categorical_stats("default", predicted)],
+        }
+    )
+
+
 def test_bh_is_applied_across_fields() -> None:
-    report = check_descriptors(with_())
-    p = [float(s["p_value"]) for s in report.statistics]  # type: ignore[arg-type]
-    adj = [float(s["p_adjusted"]) for s in report.statistics]  # type: ignore[arg-type]
-    assert len(p) == 3  # age, color, labels
+    report = check_descriptors(with_(production_data=_with_predictions({"bad": 210, "good": 790})))
+    *fields, labels = report.statistics
+    p = [float(s["p_value"]) for s in fields]  # type: ignore[arg-type]
+    adj = [float(s["p_adjusted"]) for s in fields]  # type: ignore[arg-type]
+    assert [s["field"] for s in fields] == ["age", "color", "default"]
     assert np.allclose(adj, stats.false_discovery_control(p))
+    # label vs label (MM-LABEL-SHIFT) is a test of its own, listed last: 20/80 vs 21/79 %
+    assert labels["field"] == "<label distribution>" and labels["effect_name"] == "cohens_h"
+    chi = stats.chi2_contingency([[200, 800], [210, 790]])
+    assert labels["p_value"] == labels["p_adjusted"] == pytest.approx(chi.pvalue)
+    assert labels["alarm"] is False
+
+
+def test_labels_vs_predictions_is_named_prediction_distribution_shift() -> None:
+    report = check_descriptors(with_(production_data=_with_predictions({"bad": 450, "good": 550})))
+    (f,) = report.by_rule("MM-PREDICTION-SHIFT")
+    assert f.severity == "warning" and f.message.startswith("prediction distribution")
+    assert "training labels 'default' vs production 'default'" in f.message
+    # training: distribution 20/80 % × 1000 rows (mapped default→bad, ok→good); production:
+    # the answers' counts
+    chi = stats.chi2_contingency([[200, 800], [450, 550]])
+    assert f.numbers["statistic"] == pytest.approx(chi.statistic)
+    assert f.numbers["p_value"] == pytest.approx(chi.pvalue)
+    assert "training_data:$.distribution" in f.fields
+    assert "production_data:$.statistics[?(@.field=='default')]" in f.fields
+    # the label-vs-label rule sees the two label distributions (20/80 vs 21/79): no shift
+    assert report.by_rule("MM-LABEL-SHIFT") == []
+    assert not [x for x in report.findings if "label distribution" in x.message]
+    assert all("'default'" not in x.message for x in report.by_rule("MM-STAT-DRIFT"))
+
+
+def test_described_production_data_compares_labels_with_predictions() -> None:
+    """What `mlrails describe` writes: the label maps to 'prediction', answers are there."""
+    td = training_data()
+    schema = [
+        f.model_copy(update={"mapping_production_data": "prediction"}) if f.label_field else f
+        for f in td.data_schema
+    ]
+    td = td.model_copy(update={"data_schema": schema})
+    pdd = production_data().model_copy(update={"distribution": []})
+    answers = categorical_stats("prediction", {"bad": 500, "good": 500})
+    pdd = pdd.model_copy(update={"statistics": [*pdd.statistics, answers]})
+    report = check_descriptors(with_(training_data=td, production_data=pdd))
+    (f,) = report.by_rule("MM-PREDICTION-SHIFT")
+    assert "production 'prediction'" in f.message and f.severity == "warning"
+    assert report.by_rule("MM-LABEL-SHIFT") == []
 
 
 def test_missing_descriptors_skip_their_rules() -> None:
@@ -170,3 +225,68 @@ def test_html_escapes_descriptor_text() -> None:
     html = to_html(report)
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert EDGES  # the shared fixture edges are importable
+
+
+def test_describe_then_check_names_predictions_as_predictions(tmp_path: Path) -> None:
+    """Production data described from a real decision log: the guard's answers are a
+    'prediction' field; training labels 10 % positive, answers 35 % positive."""
+    import pandas as pd
+
+    from mlrails.descriptors.describe import describe_production_data, describe_training_data
+    from mlrails.store import DecisionRecord, open_store
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=1000)})
+    y = np.r_[np.ones(100, dtype=int), np.zeros(900, dtype=int)]
+    td = describe_training_data(X, y, name="t", target="label")
+    answers = np.r_[np.ones(350, dtype=int), np.zeros(650, dtype=int)]
+    db = tmp_path / "log.db"
+    with open_store(db) as store:
+        store.write_decisions(
+            [
+                DecisionRecord(
+                    time=pd.Timestamp.now(tz="UTC").to_pydatetime(),
+                    trace_id=f"t{i}",
+                    key_id=None,
+                    artifact_hash="h",
+                    row_index=0,
+                    status=200,
+                    problem=None,
+                    input={"x": float(X["x"].iloc[i])},
+                    output={"prediction": int(a), "status": 200},
+                    scores=None,
+                    latency_ms=1.0,
+                )
+                for i, a in enumerate(answers)
+            ]
+        )
+    pdd = describe_production_data(db, training=td)
+    assert pdd.distribution == []  # production labels are not in a decision log
+    write_descriptor_dir([td, pdd], tmp_path / "d")
+    report = check_descriptors(read_descriptor_dir(tmp_path / "d"))
+    assert not report.descriptor_problems
+    (f,) = report.by_rule("MM-PREDICTION-SHIFT")
+    assert "training labels 'label' vs production 'prediction'" in f.message
+    chi = stats.chi2_contingency([[900, 100], [650, 350]])
+    assert f.numbers["statistic"] == pytest.approx(chi.statistic)
+    assert report.by_rule("MM-LABEL-SHIFT") == []
+    assert not [x for x in report.findings if "label distribution" in x.message]
+
+
+def test_label_frequencies_are_mapped_to_production_names_before_comparing() -> None:
+    """Training label counts (default/ok) against production answers named bad/good."""
+    td = training_data()
+    counts = categorical_stats("default", {"default": 200, "ok": 800})
+    td = td.model_copy(update={"statistics": [*td.statistics, counts]})
+    same = check_descriptors(
+        with_(training_data=td, production_data=_with_predictions({"bad": 200, "good": 800}))
+    )
+    assert same.by_rule("MM-PREDICTION-SHIFT") == []
+    row = _stat(same.statistics, "default")
+    assert row["exactness"] == "exact" and row["statistic"] == pytest.approx(0.0)
+    moved = check_descriptors(
+        with_(training_data=td, production_data=_with_predictions({"bad": 400, "good": 600}))
+    )
+    (f,) = moved.by_rule("MM-PREDICTION-SHIFT")
+    chi = stats.chi2_contingency([[200, 800], [400, 600]])
+    assert f.numbers["p_value"] == pytest.approx(chi.pvalue)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import pytest
 from mismatch_system import (
+    consistent,
+    descriptor_set,
     development_environment,
     production_data,
     production_environment,
+    system_context,
     trained_model,
     training_data,
     with_,
 )
 
 from mlrails.descriptors.common import ComputingResources, InferenceTime
+from mlrails.descriptors.system_context import SystemContext
 from mlrails.mismatch.check import check_descriptors
 from mlrails.mismatch.findings import Finding
 from mlrails.mismatch.rules import (
@@ -210,3 +214,42 @@ def test_placeholders_are_missing_information_not_unmet_expectations() -> None:
         "hint",
     )
     assert [f.numbers["name"] for f in found] == ["recall"]
+
+
+def _goals(*goals: tuple[str, str]) -> SystemContext:
+    sc = system_context()
+    base = sc.goals[0]
+    return sc.model_copy(
+        update={"goals": [base.model_copy(update={"id": gid, "metric": m}) for gid, m in goals]}
+    )
+
+
+@pytest.mark.parametrize(
+    "spelling", ["reviews per day", "Reviews_Per_Day", " reviews-per-day ", "REVIEWS PER DAY"]
+)
+def test_goal_measured_by_a_metric_production_captures_is_evaluated(spelling: str) -> None:
+    # G1 is mapped by the model's business metric; G2 is not mapped but production captures
+    # its metric ("reviews per day" in production_environment.business_metrics)
+    sc = _goals(("G1", "FNR"), ("G2", spelling))
+    assert _run("MM-GOAL-METRIC", system_context=sc) == []
+    assert _run("MM-GOAL-MONITOR", system_context=sc) == []
+
+
+def test_goal_whose_metric_nobody_measures_is_reported() -> None:
+    sc = _goals(("G1", "FNR"), ("G2", "customer churn"))
+    (f,) = _run("MM-GOAL-METRIC", system_context=sc)
+    assert f.numbers["goal"] == "G2" and f.numbers["metric"] == "customer churn"
+    assert "nor does production capture it" in f.message and "reviews per day" in f.message
+    assert "production_environment:$.business_metrics" in f.fields
+    (m,) = _run("MM-GOAL-MONITOR", system_context=sc)
+    assert m.severity == "warning" and m.numbers["goal"] == "G2"
+
+
+def test_goal_metric_without_production_environment_is_not_evaluated() -> None:
+    d = consistent()
+    d["system_context"] = _goals(("G1", "reviews per day"))
+    del d["production_environment"]
+    (f,) = RULES["MM-GOAL-METRIC"].fn(descriptor_set(d))
+    assert "no production environment descriptor" in f.message
+    # the model itself monitors it (business metric mapped to G1): covered
+    assert RULES["MM-GOAL-MONITOR"].fn(descriptor_set(d)) == []

@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mlrails.descriptors.common import LabelShare
 from mlrails.descriptors.describe_common import TO_FILL
 from mlrails.descriptors.production_data import ProductionData, ProductionDataField
 from mlrails.descriptors.statistics import DEFAULT_BINS, FieldStatistics
 from mlrails.descriptors.training_data import TrainingData, TrainingDataField, TrainingLabelShare
 from mlrails.errors import DataError, MlrailsError
+
+PREDICTION_FIELD = "prediction"
+"""The production field holding the guard's answers; the training label maps to it."""
 
 if TYPE_CHECKING:
     from mlrails.contract import InputContract
@@ -123,7 +125,7 @@ def describe_training_data(
             field_type=field_type(s),
             expected_values=expected_values(s),
             missing_values=_missing_text(s),
-            mapping_production_data="prediction" if s is label else str(s.name),
+            mapping_production_data=PREDICTION_FIELD if s is label else str(s.name),
         )
         for s in columns
     ]
@@ -166,7 +168,11 @@ def describe_production_data(
     :class:`~mlrails.store.Store`). Only row-level records count (request-level failures have
     no row). Fields are the contract's when given (values that are not numbers count as
     missing in a numeric field), else every key seen. A field the ``training`` descriptor has
-    a histogram for is binned with its edges. The distribution is that of the predictions.
+    a histogram for is binned with its edges. The guard's answers are the statistics of a
+    field ``prediction`` (class frequencies of the answered rows; the training label maps to
+    it), not the ``distribution``: that one holds production *labels*, which a decision log
+    does not have, so it is left empty (mismatch compares labels with predictions as
+    ``MM-PREDICTION-SHIFT`` and labels with labels as ``MM-LABEL-SHIFT``).
     """
     frame, rows, shown = logged_window(store, since=since, until=until, contract=contract)
     specs = {f.name: f for f in contract.fields} if contract is not None else {}
@@ -186,14 +192,25 @@ def describe_production_data(
             )
         )
     predictions = [r.output.get("prediction") for r in rows if isinstance(r.output, dict)]
-    labels = [p for p in predictions if p is not None and not isinstance(p, float)]
-    distribution = [LabelShare(label=lab, percentage=pct) for lab, pct in label_shares(labels)]
+    answered = [p for p in predictions if p is not None and not isinstance(p, float)]
+    if answered and PREDICTION_FIELD not in frame.columns:
+        classes = pd.Series(answered, name=PREDICTION_FIELD)
+        texts = pd.Series([_label_text(p) for p in answered], name=PREDICTION_FIELD)
+        stats.append(FieldStatistics.from_series(texts))
+        schema.append(
+            ProductionDataField(
+                field_name=PREDICTION_FIELD,
+                field_description="the class mlrails serve answered (answered rows only)",
+                field_type=field_type(classes),
+                expected_values=expected_values(classes),
+            )
+        )
     return ProductionData(
         data_sources=f"decision log of mlrails serve ({shown}): {_status_text(rows)}",
         data_rates=_rate_text(rows, since, until),
         data_schema=schema,
         statistics=stats,
-        distribution=distribution,
+        distribution=[],
         documentation=[],
     )
 

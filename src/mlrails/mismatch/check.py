@@ -27,18 +27,22 @@ p < 0.05 *and* effect ≥ 0.1):
   approximation over the training ``std`` (ddof=1; drift.py uses ddof=0, a relative difference
   of 1/(2n)). With **different edges** both CDFs are interpolated on the union of the edges: D,
   its p-value, W1 and PSI are approximations, and no bin chi-square is given.
-* labels: the training and production ``distribution`` shares (training labels mapped through
-  ``mapping_production_data``), turned into counts with each descriptor's row count (largest
-  ``count / (1 - missing_rate)`` among its statistics): **approximate** (rounded counts).
+* predictions (``MM-PREDICTION-SHIFT``): the training label field against the production field
+  it maps to, which for production data described by ``mlrails describe`` holds the guard's
+  predictions (``prediction``): training label counts (the label field's frequencies: exact;
+  else the training ``distribution`` times the training row count, the largest
+  ``count / (1 - missing_rate)`` among its statistics: **approximate**) against the
+  production frequencies, chi-square as for categorical fields. This compares labels with
+  *predictions*; labels with labels (the two ``distribution`` lists) is ``MM-LABEL-SHIFT``
+  (:mod:`mlrails.mismatch.labels`), a test of its own outside the BH family.
 
-Benjamini–Hochberg runs across every tested field and the labels together. A field without
-comparable statistics gives an ``MM-STAT-MISSING`` finding (missing information).
+Benjamini–Hochberg runs across every tested field and the prediction comparison together. A
+field without comparable statistics gives an ``MM-STAT-MISSING`` finding (missing information).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -60,6 +64,7 @@ from mlrails.mismatch.findings import (
     SkippedRule,
     field_ref,
 )
+from mlrails.mismatch.labels import label_comparison, rows_of, statistics_row
 from mlrails.mismatch.rules import RULES, Rule, norm_text, production_field_for, rule
 from mlrails.mismatch.statistics import (
     benjamini_hochberg,
@@ -70,15 +75,14 @@ from mlrails.mismatch.statistics import (
 
 F64 = NDArray[np.float64]
 OTHER_CATEGORY = "<other>"
-LABELS_FIELD = "<label distribution>"
-STAT_RULES = ("MM-STAT-DRIFT", "MM-STAT-MISSING")
+STAT_RULES = ("MM-STAT-DRIFT", "MM-PREDICTION-SHIFT", "MM-STAT-MISSING")
 
 Exactness = Literal["exact", "binned bounds", "approximate"]
 
 
 @dataclass(frozen=True)
 class FieldComparison:
-    """Training vs production statistics of one field (or of the label distribution).
+    """Training vs production statistics of one field (or of labels vs predictions).
 
     ``p_value`` is the KS p-value (numeric) or chi-square p-value (categorical, labels);
     ``exactness`` says how far the numbers are those the raw data would give (see the module
@@ -283,48 +287,47 @@ def compare_frequencies(
     )
 
 
-def _rows(stats: Sequence[FieldStatistics]) -> int | None:
-    best: int | None = None
-    for s in stats:
-        if s.count is None:
-            continue
-        rate = s.missing_rate or 0.0
-        n = round(s.count / (1.0 - rate)) if rate < 1.0 else None
-        if n is not None and (best is None or n > best):
-            best = n
-    return best
+def _prediction_counts(
+    td: TrainingData, ref: FieldStatistics | None, cur: FieldStatistics
+) -> tuple[NDArray[np.int64], NDArray[np.int64], Exactness] | None:
+    """Training label counts vs the production field's category counts (its predictions).
 
-
-def _labels(td: TrainingData, pdd: ProductionData, cfg: DriftConfig) -> FieldComparison | None:
-    n1, n2 = _rows(td.statistics), _rows(pdd.statistics)
-    if not td.distribution or not pdd.distribution or not n1 or not n2:
+    Training side: the label field's own frequencies when it has them (exact when they list
+    every value on both sides), else the training ``distribution`` times the training row
+    count (approximate: rounded counts). Training labels are mapped to their production names
+    by the ``distribution``'s ``mapping_production_data``; labels compared after
+    :func:`norm_text`."""
+    to_prod = {
+        norm_text(s.label): norm_text(production_field_for(s.label, s.mapping_production_data))
+        for s in td.distribution
+    }
+    train: dict[str, float] = {}
+    exactness: Exactness = "approximate"
+    if ref is not None and ref.frequencies:
+        for k, v in ref.frequencies.items():
+            key = to_prod.get(norm_text(k), norm_text(k))
+            train[key] = train.get(key, 0.0) + v
+        complete = sum(ref.frequencies.values()) == ref.count
+        complete &= sum(cur.frequencies.values()) == cur.count
+        exactness = "exact" if complete else "approximate"
+        n1 = round(sum(train.values()))
+    else:
+        n1 = (ref.count if ref is not None and ref.count else None) or rows_of(td.statistics) or 0
+        for s in td.distribution:
+            key = to_prod[norm_text(s.label)]
+            train[key] = train.get(key, 0.0) + s.percentage
+    total = sum(train.values())
+    prod: dict[str, int] = {}
+    for k, v in cur.frequencies.items():
+        prod[norm_text(k)] = prod.get(norm_text(k), 0) + v
+    if not n1 or total <= 0 or not prod:
         return None
-    prod = {norm_text(s.label): s.percentage for s in pdd.distribution}
-    cats: list[str] = []
-    r: list[int] = []
-    c: list[int] = []
-    for s in td.distribution:
-        key = norm_text(production_field_for(s.label, s.mapping_production_data))
-        cats.append(key)
-        r.append(round(s.percentage / 100 * n1))
-        c.append(round(prod.get(key, 0.0) / 100 * n2))
-    for key, pct in sorted(prod.items()):
-        if key not in cats:
-            cats.append(key)
-            r.append(0)
-            c.append(round(pct / 100 * n2))
-    ref_counts, cur_counts = np.array(r, dtype=np.int64), np.array(c, dtype=np.int64)
-    if ref_counts.sum() == 0 or cur_counts.sum() == 0:
+    cats = list(train) + sorted(set(prod) - set(train))
+    r = np.array([round(train.get(k, 0.0) / total * n1) for k in cats], dtype=np.int64)
+    c = np.array([prod.get(k, 0) for k in cats], dtype=np.int64)
+    if r.sum() == 0 or c.sum() == 0:
         return None
-    return compare_frequencies(
-        LABELS_FIELD,
-        LABELS_FIELD,
-        ref_counts,
-        cur_counts,
-        cfg,
-        exactness="approximate",
-        is_label=True,
-    )
+    return r, c, exactness
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,14 +338,33 @@ def compare_statistics(
     td: TrainingData, pdd: ProductionData, config: DriftConfig | None = None
 ) -> StatisticsComparison:
     """Compare every training field (mapped to its production field) that has comparable
-    statistics on both sides, plus the label distribution; BH across all; alarm rule of
-    drift.py (adjusted p < alpha and effect ≥ the kind's threshold)."""
+    statistics on both sides, plus training labels vs production predictions; BH across all;
+    alarm rule of drift.py (adjusted p < alpha and effect ≥ the kind's threshold)."""
     cfg = config or DriftConfig()
     result = StatisticsComparison(config=cfg)
     raw: list[FieldComparison] = []
     for f in td.data_schema:
         prod_name = production_field_for(f.field_name, f.mapping_production_data)
         ref, cur = td.statistics_for(f.field_name), pdd.statistics_for(prod_name)
+        if f.label_field:
+            # the production counterpart of a label is what the model answered there
+            if cur is not None and cur.frequencies:
+                counts = _prediction_counts(td, ref, cur)
+                if counts is not None:
+                    r, c, how = counts
+                    raw.append(
+                        compare_frequencies(
+                            f.field_name, prod_name, r, c, cfg, exactness=how, is_label=True
+                        )
+                    )
+                    continue
+            if not (
+                ref is not None
+                and cur is not None
+                and ref.histogram is not None
+                and cur.histogram is not None
+            ):
+                continue
         if ref is None or cur is None:
             if ref is not None or cur is not None or not f.label_field:
                 side = "training" if ref is None else "production"
@@ -371,9 +393,6 @@ def compare_statistics(
                     "a test needs frequencies or a histogram on both sides",
                 )
             )
-    labels = _labels(td, pdd, cfg)
-    if labels is not None:
-        raw.append(labels)
     p = np.array([c.p_value for c in raw], dtype=np.float64)
     adjusted = benjamini_hochberg(p) if len(raw) else np.zeros(0)
     for comp, p_adj in zip(raw, adjusted, strict=True):
@@ -395,8 +414,9 @@ def _with(comp: FieldComparison, **changes: object) -> FieldComparison:
 def statistical_findings(
     ds: DescriptorSet, config: DriftConfig | None = None
 ) -> tuple[list[Finding], StatisticsComparison]:
-    """``MM-STAT-DRIFT`` findings (warning on alarm; info when significant with a negligible
-    effect) and ``MM-STAT-MISSING`` findings (info: field not comparable), with the table."""
+    """``MM-STAT-DRIFT`` findings per feature field and ``MM-PREDICTION-SHIFT`` for the label
+    field (warning on alarm; info when significant with a negligible effect) and
+    ``MM-STAT-MISSING`` findings (info: field not comparable), with the table."""
     td, pdd = ds.training_data, ds.production_data
     assert td is not None and pdd is not None
     cmp = compare_statistics(td, pdd, config)
@@ -408,7 +428,13 @@ def statistical_findings(
         threshold = cfg.numeric_effect if c.kind == "numeric" else cfg.categorical_effect
         test = "Kolmogorov–Smirnov" if c.test == "ks" else "chi-square"
         effect = "Wasserstein/std" if c.kind == "numeric" else "Cramér's V"
-        what = "label distribution" if c.field == LABELS_FIELD else repr(c.field)
+        if c.is_label:
+            what = (
+                f"prediction distribution (training labels {c.field!r} vs production "
+                f"{c.production_field!r})"
+            )
+        else:
+            what = repr(c.field)
         if c.alarm:
             message = (
                 f"{what} shifted "
@@ -420,22 +446,26 @@ def statistical_findings(
                 "Find out why production differs (new population, upstream change, unit or "
                 "encoding change); retrain or recalibrate on recent data if it is real."
             )
+            if c.is_label:
+                hint = (
+                    "The model answers with other class shares than the training labels: "
+                    "check for a prior shift (compare with production labels when they "
+                    "arrive) or a model/threshold change."
+                )
         else:
             message = (
                 f"{what} differs significantly (p_adj={c.p_adjusted:.3g}) but the effect "
                 f"is negligible ({effect} {c.effect_size:.3g} < {threshold:g}): no alarm"
             )
             hint = "No action needed; large samples make tiny shifts significant."
+        train_ref = (
+            field_ref("training_data", "$.distribution")
+            if c.is_label and c.exactness == "approximate" and c.kind == "categorical"
+            else field_ref("training_data", f"$.statistics[?(@.field=='{c.field}')]")
+        )
         fields = (
-            (
-                field_ref("training_data", "$.distribution"),
-                field_ref("production_data", "$.distribution"),
-            )
-            if c.field == LABELS_FIELD
-            else (
-                field_ref("training_data", f"$.statistics[?(@.field=='{c.field}')]"),
-                field_ref("production_data", f"$.statistics[?(@.field=='{c.production_field}')]"),
-            )
+            train_ref,
+            field_ref("production_data", f"$.statistics[?(@.field=='{c.production_field}')]"),
         )
         numbers: dict[str, NumberValue] = {
             "test": c.test,
@@ -462,7 +492,7 @@ def statistical_findings(
                 numbers[key] = value
         out.append(
             Finding(
-                rule_id="MM-STAT-DRIFT",
+                rule_id="MM-PREDICTION-SHIFT" if c.is_label else "MM-STAT-DRIFT",
                 severity="warning" if c.alarm else "info",
                 descriptors=("training_data", "production_data"),
                 fields=fields,
@@ -507,6 +537,22 @@ def stat_drift(ds: DescriptorSet) -> list[Finding]:
 
 
 @rule(
+    "MM-PREDICTION-SHIFT",
+    "prediction distribution shifted (training labels vs production predictions)",
+    "training_data",
+    "production_data",
+)
+def prediction_shift(ds: DescriptorSet) -> list[Finding]:
+    """The training label field (``label_field``) against the production field it maps to
+    (``mapping_production_data``; ``mlrails describe`` maps it to ``prediction``, the
+    guard's answers in the decision log), when that field has category frequencies: training
+    label counts (the field's frequencies, else ``distribution`` × row count) vs production
+    prediction counts, chi-square + Cramér's V + PSI, in the same BH family and alarm rule as
+    ``MM-STAT-DRIFT``. Label vs label is ``MM-LABEL-SHIFT``."""
+    return [f for f in statistical_findings(ds)[0] if f.rule_id == "MM-PREDICTION-SHIFT"]
+
+
+@rule(
     "MM-STAT-MISSING",
     "training and production fields have comparable statistics",
     "training_data",
@@ -545,12 +591,18 @@ def check_descriptors(ds: DescriptorSet, config: DriftConfig | None = None) -> M
         descriptor_problems=[DescriptorProblem(p.file, p.path, p.problem) for p in ds.problems()],
     )
     stats_done = False
+    label_row: dict[str, NumberValue] | None = None
     for r in RULES.values():
         reason = _skip_reason(r, ds)
         if reason is not None:
             report.skipped_rules.append(SkippedRule(r.rule_id, reason))
             continue
         report.checked_rules.append(r.rule_id)
+        if r.rule_id == "MM-LABEL-SHIFT":
+            found, labels = label_comparison(ds)
+            report.findings.extend(found)
+            label_row = statistics_row(labels) if labels is not None else None
+            continue
         if r.rule_id in STAT_RULES:
             if not stats_done:
                 found, cmp = statistical_findings(ds, config)
@@ -559,4 +611,6 @@ def check_descriptors(ds: DescriptorSet, config: DriftConfig | None = None) -> M
                 stats_done = True
             continue
         report.findings.extend(r.fn(ds))
+    if label_row is not None:
+        report.statistics.append(label_row)
     return report
