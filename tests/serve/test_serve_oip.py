@@ -23,6 +23,7 @@ import mlrails
 from mlrails._json import jsonable
 from mlrails.guard.rails import Rails
 from mlrails.serve import ServerThread, ServeSettings, create_app
+from mlrails.serve.oip import INT_RANGES, predict_fill
 from mlrails.store import open_store
 
 PROBLEM = "application/problem+json"
@@ -260,6 +261,21 @@ def test_a_batch_is_an_inference_response_with_per_row_status(
     summary = 200 if all(s == 200 for s in statuses) else 207
     assert doc["parameters"]["mlrails_status"] == summary
     assert [v["status"] for v in _verdicts(doc)] == statuses
+
+
+@given(
+    st.lists(st.integers(*INT_RANGES["INT64"]), min_size=2, max_size=20, unique=True)
+    | st.lists(st.integers(-3, 3), min_size=2, max_size=7, unique=True)
+    | st.just([INT_RANGES["INT64"][0], -1, INT_RANGES["INT64"][1]])
+)
+@settings(max_examples=60, deadline=None, database=None)
+def test_the_int64_fill_is_never_a_label(labels: list[int]) -> None:
+    """Property-based: for any integer labels the fill of ``predict`` is an INT64 value that
+    is no label (``-1`` whenever ``-1`` is not one)."""
+    fill = predict_fill("INT64", labels)
+    lo, hi = INT_RANGES["INT64"]
+    assert type(fill) is int and lo <= fill <= hi and fill not in labels
+    assert fill == -1 or -1 in labels
 
 
 # -- nullable columns ----------------------------------------------------------------------

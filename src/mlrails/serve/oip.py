@@ -34,6 +34,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -333,16 +334,22 @@ def prediction_datatype(rails: Rails) -> str:
 
 
 def fill_value(rails: Rails) -> Any:
-    """What ``predict`` holds for a row without a prediction: ``-1`` for integer labels (the
-    smallest label minus one when ``-1`` is a label), ``""`` for string labels, ``false`` for
-    boolean ones, ``0.0`` for numbers (regression). ``answered`` says which rows are real."""
-    datatype = prediction_datatype(rails)
+    """What ``predict`` holds for a row without a prediction (see :func:`predict_fill`)."""
+    return predict_fill(prediction_datatype(rails), classes(rails))
+
+
+def predict_fill(datatype: str, labels: Sequence[Any] | None) -> Any:
+    """The fill of a ``predict`` tensor of ``datatype``: ``-1`` for integer labels (when
+    ``-1`` is a label, the smallest label minus one, else an unused INT64 value), ``""`` for
+    string labels, ``false`` for boolean ones, ``0.0`` for numbers (regression). The output
+    ``answered`` says which rows hold a prediction."""
     if datatype == "INT64":
-        labels = [int(c) for c in classes(rails) or []]
-        if -1 not in labels:
-            return -1
-        lo = INT_RANGES["INT64"][0]
-        return min(labels) - 1 if min(labels) > lo else max(labels) + 1
+        used = sorted({int(c) for c in labels or []})
+        lo, hi = INT_RANGES["INT64"]
+        for candidate in (-1, used[0] - 1 if used else -1, used[-1] + 1 if used else -1):
+            if lo <= candidate <= hi and candidate not in used:
+                return candidate
+        return next(a + 1 for a, b in pairwise(used) if b - a > 1)
     return {"BYTES": "", "BOOL": False}.get(datatype, 0.0)
 
 
