@@ -5,9 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
+# a stock MLServer for the proxy-mode tests, in its own venv (its pins conflict with ours)
+MLSERVER_VENV  := .venv-mlserver
+MLSERVER_STAMP := $(MLSERVER_VENV)/.installed
 TORCH_VERSION := 2.13.0
 
-.PHONY: install demo test lint typecheck pytest bench clean
+.PHONY: install demo test lint typecheck pytest bench mlserver clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +34,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(MLSERVER_STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+$(MLSERVER_VENV)/bin/python:
+	$(PYTHON) -m venv $(MLSERVER_VENV)
+
+$(MLSERVER_STAMP): $(MLSERVER_VENV)/bin/python requirements-mlserver.lock
+	$(MLSERVER_VENV)/bin/python -m pip install --quiet --upgrade "pip>=24"
+	$(MLSERVER_VENV)/bin/python -m pip install --quiet -r requirements-mlserver.lock
+	touch $(MLSERVER_STAMP)
+
+mlserver: $(MLSERVER_STAMP)
 
 # the peer libraries the benchmarks compare against (Evidently), on top of the pinned install
 $(BENCH_STAMP): $(STAMP) requirements-bench.lock
@@ -45,4 +58,4 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) $(MLSERVER_VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info

@@ -3,8 +3,10 @@
 A bare FastAPI app (no mlrails in it) serves scikit-learn classifiers in both protocols that
 :class:`mlrails.models.remote.RemoteModel` speaks:
 
-* Open Inference Protocol v2: ``POST /v2/models/{name}/infer`` (one tensor per column, or
-  one ``input`` tensor ``[n, d]``, in; ``probabilities`` and ``predict`` out),
+* Open Inference Protocol v2 as a stock MLServer (``mlserver_sklearn``) speaks it:
+  ``POST /v2/models/{name}/infer`` (one tensor per column, or one ``input`` tensor ``[n, d]``,
+  in), answering only ``predict`` (the labels) unless the request names its ``outputs``
+  (``predict``, ``predict_proba``; any other name is HTTP 400 with ``{"error": ...}``),
   ``GET /v2/health/ready``;
 * plain JSON: ``POST /json/{name}`` (``{"instances": [{column: value}, ...]}`` or rows as
   lists in, ``{"predictions": [[p0, p1], ...]}`` out).
@@ -13,19 +15,31 @@ A bare FastAPI app (no mlrails in it) serves scikit-learn classifiers in both pr
 model ``cancer``): ``broken`` (HTTP 500), ``slow`` (sleeps ``hang_s`` before answering),
 ``html`` (not JSON), ``short`` (one row too few), ``logits`` (log-probabilities), ``empty``
 (no outputs / no predictions), ``single`` (OIP: the probabilities as the only output, named
-``output-0``), ``after{k}-{tag}`` (answers the first ``k`` calls, then HTTP 500). Every call
-is counted by name in ``Upstream.calls``.
+``output-0``, whatever the request names, as KServe's servers answer), ``after{k}-{tag}``
+(answers the first ``k`` calls, then HTTP 500). Every call is counted by name in
+``Upstream.calls``.
+
+:func:`start_mlserver` starts a real, stock MLServer (``mlserver_sklearn.SKLearnModel``) from
+its own virtual environment ``.venv-mlserver`` (``make mlserver``; its pins conflict with the
+project's), serving joblib-saved scikit-learn models on free loopback ports.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import socket
+import subprocess
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import httpx
+import joblib
 import numpy as np
 import pandas as pd
 from fastapi import FastAPI, Request
@@ -91,14 +105,24 @@ def upstream_app(models: Mapping[str, Any], calls: Counter[str], hang_s: float) 
         if protocol == "json":
             return JSONResponse({} if name == "empty" else {"predictions": P.tolist()})
         proba = {
-            "name": "output-0" if name == "single" else "probabilities",
+            "name": "output-0" if name == "single" else "predict_proba",
             "datatype": "FP64",
             "shape": list(P.shape),
             "data": P.reshape(-1).tolist(),
         }
         labels = model.classes_[P.argmax(axis=1)].tolist()
-        predict = {"name": "predict", "datatype": "INT64", "shape": [len(labels)], "data": labels}
-        outputs = [] if name == "empty" else [proba] if name == "single" else [predict, proba]
+        predict = {"name": "predict", "datatype": "INT64", "shape": [len(labels), 1]}
+        predict["data"] = labels
+        if name in ("empty", "single"):
+            outputs = [] if name == "empty" else [proba]
+            return JSONResponse({"model_name": name, "outputs": outputs})
+        by_name = {"predict": predict, "predict_proba": proba}
+        wanted = [o["name"] for o in body.get("outputs") or [{"name": "predict"}]]
+        unknown = [w for w in wanted if w not in by_name]
+        if unknown:
+            error = f"only 'predict' and 'predict_proba' are outputs ({unknown[0]} was received)"
+            return JSONResponse({"error": error}, status_code=400)
+        outputs = [by_name[w] for w in wanted]
         return JSONResponse({"model_name": name, "outputs": outputs})
 
     @app.get("/v2/health/ready")
@@ -121,3 +145,95 @@ def start_upstream(models: Mapping[str, Any], hang_s: float = 2.0) -> Upstream:
     calls: Counter[str] = Counter()
     server = ServerThread(upstream_app(models, calls, hang_s)).start()
     return Upstream(server.url, server, calls)
+
+
+# -- a stock MLServer ---------------------------------------------------------------------------
+MLSERVER_VENV = Path(__file__).resolve().parents[1] / ".venv-mlserver"
+#: when set, a missing MLServer venv fails the tests that need it instead of skipping them
+ENV_REQUIRE_MLSERVER = "MLRAILS_REQUIRE_MLSERVER"
+
+
+class NoMlserver(Exception):
+    """The MLServer virtual environment is not there."""
+
+
+@dataclass
+class Mlserver:
+    """A running MLServer: its base URL (HTTP) and its process."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def start_mlserver(models: Mapping[str, Any], root: Path, timeout_s: float = 90.0) -> Mlserver:
+    """``mlserver start root`` serving each model (saved with joblib) under its name, one
+    process (``parallel_workers: 0``); returns once every model is ready."""
+    exe = MLSERVER_VENV / "bin" / "mlserver"
+    if not exe.is_file():
+        raise NoMlserver(f"{exe} is absent (`make mlserver` installs it)")
+    for name, model in models.items():
+        d = root / name
+        d.mkdir()
+        joblib.dump(model, d / "model.joblib")
+        settings = {
+            "name": name,
+            "implementation": "mlserver_sklearn.SKLearnModel",
+            "parameters": {"uri": "./model.joblib"},
+        }
+        (d / "model-settings.json").write_text(json.dumps(settings))
+    http_port, grpc_port, metrics_port = _free_ports(3)
+    server = {
+        "host": "127.0.0.1",
+        "http_port": http_port,
+        "grpc_port": grpc_port,
+        "metrics_port": metrics_port,
+        "parallel_workers": 0,
+        "debug": False,
+    }
+    (root / "settings.json").write_text(json.dumps(server))
+    log = root / "mlserver.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(exe), "start", str(root)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    ms = Mlserver(f"http://127.0.0.1:{http_port}", proc, log)
+    deadline = time.monotonic() + timeout_s
+    waiting = set(models)
+    while waiting:
+        for name in sorted(waiting):
+            try:
+                r = httpx.get(f"{ms.url}/v2/models/{name}/ready", timeout=1.0)
+                if r.status_code == 200:
+                    waiting.discard(name)
+            except httpx.TransportError:
+                pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            ms.stop()
+            tail = log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"MLServer did not get ready ({sorted(waiting)}):\n{tail}")
+        time.sleep(0.2)
+    return ms

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from servekit import Fitted, Served, ServerFactory
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+import mlrails
+from mlrails._json import jsonable
+from mlrails.guard.rails import Rails
+from mlrails.serve import ServerThread, ServeSettings, create_app
+from mlrails.serve.oip import INT_RANGES, predict_fill
+from mlrails.store import open_store
 
 PROBLEM = "application/problem+json"
 BASE = "https://mlrails.dev/problems/"
@@ -43,6 +60,32 @@ def _verdicts(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _output(body: dict[str, Any], name: str) -> dict[str, Any]:
     return next(o for o in body["outputs"] if o["name"] == name)
+
+
+def _valid_tensor(t: dict[str, Any]) -> None:
+    """Every element of an output tensor is a JSON value of its datatype (never null)."""
+    assert len(t["data"]) == int(np.prod(t["shape"])), t
+    for v in t["data"]:
+        if t["datatype"] == "BYTES":
+            assert isinstance(v, str), t
+        elif t["datatype"] == "BOOL":
+            assert isinstance(v, bool), t
+        elif t["datatype"].startswith("FP"):
+            assert isinstance(v, (int, float)) and not isinstance(v, bool), t
+        else:
+            assert type(v) is int, t
+
+
+def _inference_response(r: httpx.Response) -> dict[str, Any]:
+    """A successful OIP inference response: HTTP 200, JSON, valid output tensors."""
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert "error" not in body and "type" not in body
+    assert {"model_name", "id", "outputs"} <= set(body)
+    for t in body["outputs"]:
+        _valid_tensor(t)
+    return body
 
 
 def _oip_error(r: httpx.Response, status: int, slug: str) -> dict[str, Any]:
@@ -85,9 +128,16 @@ def test_model_metadata_derives_from_the_contract(served: Served, fitted: Fitted
     assert [t["name"] for t in meta["inputs"]] == rails.contract.columns
     assert {(t["datatype"], tuple(t["shape"])) for t in meta["inputs"]} == {("FP64", (-1,))}
     assert meta["outputs"] == [
-        {"name": "predict", "datatype": "INT64", "shape": [-1]},
-        {"name": "probabilities", "datatype": "FP64", "shape": [-1, 2]},
+        {"name": "predict", "datatype": "INT64", "shape": [-1], "parameters": {"mlrails_fill": -1}},
+        {
+            "name": "probabilities",
+            "datatype": "FP64",
+            "shape": [-1, 2],
+            "parameters": {"mlrails_fill": 0.0},
+        },
         {"name": "status", "datatype": "INT32", "shape": [-1]},
+        {"name": "problem", "datatype": "BYTES", "shape": [-1]},
+        {"name": "answered", "datatype": "BOOL", "shape": [-1]},
     ]
     assert json.loads(meta["parameters"]["mlrails_classes"]) == [0, 1]
     assert all(isinstance(v, (str, int, float, bool)) for v in meta["parameters"].values())
@@ -100,7 +150,7 @@ def test_single_tensor_batch_gets_predictions_and_verdicts(served: Served, fitte
     order = [200, 422, 203, 403]
     rows = [fitted.status_rows[s] for s in order]
     r = served.client.post(INFER, json={"id": "req-1", "inputs": [_matrix(fitted, rows)]})
-    doc = _oip_error(r, 207, "mixed-batch")
+    doc = _inference_response(r)  # a mixed batch is a successful inference, not a problem
     assert doc["model_name"] == "mlrails" and doc["id"] == "req-1"
     assert doc["model_version"] == fitted.rails.artifact_hash
     params = doc["parameters"]
@@ -113,22 +163,28 @@ def test_single_tensor_batch_gets_predictions_and_verdicts(served: Served, fitte
     assert verdicts[1]["problem"] == BASE + "out-of-distribution" and verdicts[1]["detail"]
     assert verdicts[0]["problem"] is None
     assert _output(doc, "status")["data"] == order
+    assert _output(doc, "problem")["data"] == [v["problem"] or "" for v in verdicts]
+    assert _output(doc, "answered")["data"] == [True, False, True, False]
     predict = _output(doc, "predict")
     assert predict["shape"] == [4] and predict["datatype"] == "INT64"
     assert predict["data"][0] in (0, 1) and predict["data"][2] in (0, 1)
-    assert predict["data"][1] is None and predict["data"][3] is None  # refused rows
+    assert predict["data"][1] == -1 and predict["data"][3] == -1  # refused rows: the fill
     proba = _output(doc, "probabilities")
     assert proba["shape"] == [4, 2] and len(proba["data"]) == 8
     assert abs(sum(proba["data"][:2]) - 1) < 1e-9
+    assert proba["data"][2:4] == [0.0, 0.0]
     # the same rows through /v1/predict: the same verdicts and predictions
     v1 = served.post({"instances": rows}).json()["verdicts"]
     assert [v["status"] for v in v1] == order
-    assert [v["prediction"] for v in v1] == predict["data"]
+    answered = _output(doc, "answered")["data"]
+    assert [v["prediction"] for v in v1] == [
+        p if a else None for p, a in zip(predict["data"], answered, strict=True)
+    ]
 
 
 def test_tensor_per_column_equals_single_tensor(served: Served, fitted: Fitted) -> None:
     ok, low = fitted.status_rows[200], fitted.status_rows[203]
-    for rows, status in (([ok, ok], 200), ([ok, low, ok], 207)):
+    for rows, status in (([ok, ok], 200), ([ok, low, ok], 207)):  # mlrails_status
         answers = [
             served.client.post(INFER, json={"inputs": inputs})
             for inputs in (
@@ -137,14 +193,11 @@ def test_tensor_per_column_equals_single_tensor(served: Served, fitted: Fitted) 
                 _columns(fitted, rows, shape1=True),
             )
         ]
-        assert [r.status_code for r in answers] == [status] * 3
-        bodies = [r.json() for r in answers]
+        bodies = [_inference_response(r) for r in answers]
         for r, body in zip(answers, bodies, strict=True):
             assert body["id"] == r.headers["x-trace-id"]  # no id sent: the trace id
-            assert ("error" in body) is (status != 200)
-            media = "application/json" if status == 200 else PROBLEM
-            assert r.headers["content-type"].startswith(media)
-        for name in ("predict", "probabilities", "status"):
+            assert body["parameters"]["mlrails_status"] == status
+        for name in ("predict", "probabilities", "status", "problem", "answered"):
             assert _output(bodies[0], name) == _output(bodies[1], name)
             assert _output(bodies[0], name) == _output(bodies[2], name)
 
@@ -172,6 +225,121 @@ def test_single_ok_row_is_200(served: Served, fitted: Fitted) -> None:
     body = r.json()
     assert body["parameters"]["mlrails_status"] == 200
     assert body["outputs"][0]["name"] == "predict" and body["outputs"][0]["data"][0] in (0, 1)
+
+
+@given(st.lists(st.sampled_from([200, 203, 403, 422]) | st.integers(0, 29), min_size=2, max_size=6))
+@settings(max_examples=25, deadline=None, database=None)
+def test_a_batch_is_an_inference_response_with_per_row_status(
+    served: Served, fitted: Fitted, picks: list[int]
+) -> None:
+    """Property-based: any batch of two or more rows (any mix of verdicts, nulls included)
+    is HTTP 200 with valid tensors (no null element); ``status``, ``problem`` and
+    ``answered`` give each row's verdict, which is the in-process guard's."""
+    cols = fitted.rails.contract.columns
+    rows: list[dict[str, Any]] = []
+    for pick in picks:
+        if pick < 100:  # a clean row with one column null: that row's own 400
+            row = dict(fitted.status_rows[200])
+            row[cols[pick]] = None
+        else:
+            row = dict(fitted.status_rows[pick])
+        rows.append(row)
+    body = {"inputs": _columns(fitted, rows)}
+    doc = _inference_response(served.client.post(INFER, json=body))
+    want = fitted.rails.check(pd.DataFrame(rows, columns=cols, dtype=float))
+    statuses = [v.status for v in want]
+    assert _output(doc, "status")["data"] == statuses
+    assert _output(doc, "problem")["data"] == [v.problem or "" for v in want]
+    answered = [v.prediction is not None for v in want]
+    assert _output(doc, "answered")["data"] == answered
+    predict = _output(doc, "predict")["data"]
+    assert predict == [
+        jsonable(v.prediction) if a else -1 for v, a in zip(want, answered, strict=True)
+    ]
+    proba = np.asarray(_output(doc, "probabilities")["data"]).reshape(len(rows), 2)
+    assert np.all(proba[~np.asarray(answered)] == 0.0)
+    summary = 200 if all(s == 200 for s in statuses) else 207
+    assert doc["parameters"]["mlrails_status"] == summary
+    assert [v["status"] for v in _verdicts(doc)] == statuses
+
+
+@given(
+    st.lists(st.integers(*INT_RANGES["INT64"]), min_size=2, max_size=20, unique=True)
+    | st.lists(st.integers(-3, 3), min_size=2, max_size=7, unique=True)
+    | st.just([INT_RANGES["INT64"][0], -1, INT_RANGES["INT64"][1]])
+)
+@settings(max_examples=60, deadline=None, database=None)
+def test_the_int64_fill_is_never_a_label(labels: list[int]) -> None:
+    """Property-based: for any integer labels the fill of ``predict`` is an INT64 value that
+    is no label (``-1`` whenever ``-1`` is not one)."""
+    fill = predict_fill("INT64", labels)
+    lo, hi = INT_RANGES["INT64"]
+    assert type(fill) is int and lo <= fill <= hi and fill not in labels
+    assert fill == -1 or -1 in labels
+
+
+# -- nullable columns ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def nullable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Rails, httpx.Client]]:
+    """Rails whose ``age`` (numeric) and ``zone`` (categorical) columns had missing values in
+    training, served without auth."""
+    rng = np.random.default_rng(0)
+    n = 800
+    age = rng.normal(40, 10, n)
+    age[rng.random(n) < 0.1] = np.nan
+    zone = rng.choice(["north", "south", "east"], n).astype(object)
+    zone[rng.random(n) < 0.1] = None
+    income = rng.normal(50, 15, n)
+    signal = np.nan_to_num(age, nan=40) + income / 2 + (zone == "north") * 10
+    y = (signal + rng.normal(0, 5, n) > 70).astype(int)
+    X = pd.DataFrame({"age": age, "zone": zone, "income": income})
+    prep = ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["age", "income"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["zone"]),  # missing: a category
+        ]
+    )
+    model = make_pipeline(prep, LogisticRegression()).fit(X[:500], y[:500])
+    rails = mlrails.fit(model, X[:500], y[:500], X[500:], y[500:])
+    store = open_store(tmp_path_factory.mktemp("nullable") / "decisions.db")
+    cfg = ServeSettings(port=0, auth=False, rate_limit_rps=None)
+    server = ServerThread(create_app(rails, store, cfg)).start()
+    client = httpx.Client(base_url=server.url, timeout=30.0)
+    yield rails, client
+    client.close()
+    server.stop()
+    store.close()
+
+
+def test_null_is_a_missing_value(nullable: tuple[Rails, httpx.Client]) -> None:
+    """A null element is a missing value: fine in a nullable column (FP64 and BYTES), the
+    row's own ``missing_value`` 400 in a column that never missed in training."""
+    rails, client = nullable
+    nulls = {f.name: f.nullable for f in rails.contract.fields}
+    assert nulls == {"age": True, "zone": True, "income": False}
+    age = [41.0, None, 38.0, 45.0, 39.0]
+    zone = ["north", "south", None, "east", "south"]
+    income = [52.0, 48.0, 55.0, None, 50.0]
+    body = {
+        "inputs": [
+            {"name": "age", "shape": [5], "datatype": "FP64", "data": age},
+            {"name": "zone", "shape": [5], "datatype": "BYTES", "data": zone},
+            {"name": "income", "shape": [5, 1], "datatype": "FP32", "data": income},
+        ]
+    }
+    doc = _inference_response(client.post(INFER, json=body))
+    frame = pd.DataFrame({"age": age, "zone": zone, "income": income})
+    frame[["age", "income"]] = frame[["age", "income"]].astype(float)
+    want = rails.check(frame)
+    statuses = _output(doc, "status")["data"]
+    assert statuses == [v.status for v in want]
+    assert statuses[3] == 400 and 400 not in statuses[:3] + statuses[4:]
+    verdicts = _verdicts(doc)
+    assert verdicts[3]["problem"] == BASE + "invalid-input" and "income" in verdicts[3]["detail"]
+    for one, status in ((1, statuses[1]), (2, statuses[2])):  # one row alone: its own code
+        single = {"inputs": [{**t, "shape": [1], "data": [t["data"][one]]} for t in body["inputs"]]}
+        r = client.post(INFER, json=single)
+        assert r.status_code == status, r.text
 
 
 def test_contract_violation_is_the_guards_400(served: Served, fitted: Fitted) -> None:
@@ -373,7 +541,7 @@ def test_openapi_documents_the_v2_endpoints(served: Served) -> None:
     doc = httpx.get(served.url + "/openapi.json").json()
     paths = doc["paths"]
     infer = paths["/v2/models/{model_name}/infer"]["post"]
-    codes = {200, 203, 207, 400, 401, 403, 404, 413, 422, 429, 500, 503, 504}
+    codes = {200, 203, 400, 401, 403, 404, 413, 422, 429, 500, 503, 504}  # a batch is 200
     assert {int(c) for c in infer["responses"]} == codes
     ok = infer["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert ok.endswith("/OipInferenceResponse")

@@ -1,5 +1,6 @@
 """Proxy mode (``mlrails serve --upstream``) end to end: a real upstream model server on
-loopback, the guard's service in front of it, both over HTTP."""
+loopback (the stand-in of ``upstreamkit``, and a stock MLServer from ``.venv-mlserver``), the
+guard's service in front of it, both over HTTP."""
 
 from __future__ import annotations
 
@@ -15,15 +16,24 @@ from typing import Any
 
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 from servekit import Fitted, Served
 from sklearn.ensemble import RandomForestClassifier
 
 import mlrails
+from mlrails._json import jsonable
 from mlrails.models.remote import RemoteModel
 from mlrails.serve import KeyRing, ServerThread, ServeSettings, create_app
 from mlrails.store import open_store
-from upstreamkit import Upstream, start_upstream
+from upstreamkit import (
+    ENV_REQUIRE_MLSERVER,
+    Mlserver,
+    NoMlserver,
+    Upstream,
+    start_mlserver,
+    start_upstream,
+)
 
 PROBLEM = "application/problem+json"
 BASE = "https://mlrails.dev/problems/"
@@ -39,6 +49,19 @@ def upstream(cancer_forest: Any, cancer: Any) -> Iterator[Upstream]:
     up = start_upstream({"cancer": cancer_forest, "other": other}, hang_s=HANG_S)
     yield up
     up.stop()
+
+
+@pytest.fixture(scope="module")
+def mlserver(cancer_forest: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mlserver]:
+    """A stock MLServer 1.7 serving the artifact's forest as ``cancer`` (one per module)."""
+    try:
+        ms = start_mlserver({"cancer": cancer_forest}, tmp_path_factory.mktemp("mlserver"))
+    except NoMlserver as exc:
+        if os.environ.get(ENV_REQUIRE_MLSERVER):
+            pytest.fail(f"{ENV_REQUIRE_MLSERVER} is set but {exc}")
+        pytest.skip(str(exc))
+    yield ms
+    ms.stop()
 
 
 @pytest.fixture(scope="module")
@@ -103,24 +126,62 @@ def test_proxy_answers_like_the_local_service(
         model = RemoteModel(upstream.url, model_name="cancer")
     else:
         model = RemoteModel(f"{upstream.url}/json/cancer", protocol="json")
-    s = start_proxy(model)
+    _answers_like_the_local_service(start_proxy(model), served, fitted)
+
+
+def _answers_like_the_local_service(s: Served, served: Served, fitted: Fitted) -> None:
+    """The proxy ``s`` gives the verdicts of the local service ``served`` (same forest)."""
     rows = [fitted.status_rows[k] for k in (200, 203, 400, 403, 422)]
     here, there = served.post({"instances": rows}), s.post({"instances": rows})
-    assert there.status_code == here.status_code == 207
-    got, want = there.json()["verdicts"], here.json()["verdicts"]
-    assert [v["status"] for v in got] == [v["status"] for v in want] == [200, 203, 400, 403, 422]
-    for a, b in zip(got, want, strict=True):
-        assert a.get("prediction") == b.get("prediction")
-        if b.get("probabilities") is not None:
-            np.testing.assert_allclose(
-                list(a["probabilities"].values()), list(b["probabilities"].values()), atol=1e-12
-            )
+    assert there.status_code == here.status_code == 207, there.text
+    _same_verdicts(there.json()["verdicts"], here.json()["verdicts"])
+    assert [v["status"] for v in there.json()["verdicts"]] == [200, 203, 400, 403, 422]
     one = s.post({"instance": fitted.status_rows[200]})
     assert one.status_code == 200
     assert (
         one.json()["probabilities"]
         == served.post({"instance": fitted.status_rows[200]}).json()["probabilities"]
     )
+
+
+def _same_verdicts(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
+    assert [v["status"] for v in got] == [v["status"] for v in want]
+    for a, b in zip(got, want, strict=True):
+        assert a.get("prediction") == b.get("prediction")
+        if b.get("probabilities") is not None:
+            np.testing.assert_allclose(
+                list(a["probabilities"].values()), list(b["probabilities"].values()), atol=1e-12
+            )
+
+
+def test_proxy_in_front_of_a_stock_mlserver(
+    start_proxy: Any, served: Served, mlserver: Mlserver, fitted: Fitted
+) -> None:
+    """MLServer answers ``predict`` (labels) unless asked: the proxy asks for
+    ``predict_proba`` by default, and gives the verdicts of the same forest in process."""
+    s = start_proxy(RemoteModel(f"{mlserver.url}/v2/models/cancer"))
+    _answers_like_the_local_service(s, served, fitted)
+    rows = [fitted.status_rows[k] for k in (200, 203, 403, 422)]
+    in_process = fitted.rails.check(pd.DataFrame(rows))
+    verdicts = s.post({"instances": rows}).json()["verdicts"]
+    assert [v["status"] for v in verdicts] == [v.status for v in in_process]
+    for got, want in zip(verdicts, in_process, strict=True):
+        assert got.get("prediction") == jsonable(want.prediction)
+    body = _infer_body([fitted.status_rows[200]])
+    r = s.client.post("/v2/models/mlrails/infer", json=body)
+    local = served.client.post("/v2/models/mlrails/infer", json=body)
+    assert r.status_code == local.status_code == 200, r.text
+    assert r.json()["outputs"] == local.json()["outputs"]
+
+
+def test_upstream_refusing_the_named_output_says_why(
+    start_proxy: Any, upstream: Upstream, fitted: Fitted
+) -> None:
+    s = start_proxy(
+        RemoteModel(upstream.url, model_name="cancer", output="nope"), check_model=False
+    )
+    doc = _is_problem(s.post({"instance": fitted.status_rows[200]}), 502, "bad-gateway")
+    assert "answered HTTP 400 Bad Request: only 'predict' and 'predict_proba'" in doc["detail"]
 
 
 def test_proxy_oip_infer_answers_200(proxy: Served, served: Served, fitted: Fitted) -> None:
@@ -200,7 +261,15 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_cli_serve_upstream(fitted: Fitted, upstream: Upstream, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["stand-in", "mlserver"])
+def test_cli_serve_upstream(
+    fitted: Fitted, served: Served, request: pytest.FixtureRequest, tmp_path: Path, kind: str
+) -> None:
+    """``mlrails serve --upstream URL/v2/models/cancer`` starts (the probe rows go upstream)
+    and answers like the local service, in front of the stand-in and of a stock MLServer."""
+    up: Upstream | Mlserver = request.getfixturevalue(
+        "upstream" if kind == "stand-in" else "mlserver"
+    )
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -208,7 +277,7 @@ def test_cli_serve_upstream(fitted: Fitted, upstream: Upstream, tmp_path: Path) 
             "serve",
             str(fitted.artifact),
             "--upstream",
-            f"{upstream.url}/v2/models/cancer",
+            f"{up.url}/v2/models/cancer",
             "--upstream-timeout",
             "10",
             "--port",
@@ -234,10 +303,16 @@ def test_cli_serve_upstream(fitted: Fitted, upstream: Upstream, tmp_path: Path) 
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.1)
-        before = upstream.calls["cancer"]
+        before = up.calls["cancer"] if isinstance(up, Upstream) else 0
         r = httpx.post(url + "/v1/predict", json={"instance": fitted.status_rows[200]})
         assert r.status_code == 200, r.text
-        assert upstream.calls["cancer"] > before  # the prediction came from the upstream
+        if isinstance(up, Upstream):
+            assert up.calls["cancer"] > before  # the prediction came from the upstream
+        rows = [fitted.status_rows[k] for k in (200, 203, 400, 403, 422)]
+        there = httpx.post(url + "/v1/predict", json={"instances": rows}, timeout=30)
+        _same_verdicts(
+            there.json()["verdicts"], served.post({"instances": rows}).json()["verdicts"]
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=30)
@@ -255,8 +330,11 @@ def test_cli_serve_upstream_fails_fast(fitted: Fitted, upstream: Upstream, tmp_p
     down = _run("serve", fitted.artifact, "--upstream", closed, "--store", db)
     other = _run("serve", fitted.artifact, "--upstream", f"{upstream.url}/v2/models/other")
     bad = _run("serve", fitted.artifact, "--upstream", "ftp://x", "--store", db)
+    cancer = f"{upstream.url}/v2/models/cancer"
+    output = _run("serve", fitted.artifact, "--upstream", cancer, "--upstream-output", "labels")
     for r, says in (
         (down, "cannot be reached"),
+        (output, "answered HTTP 400 Bad Request: only 'predict' and 'predict_proba' are outputs"),
         (other, "does not reproduce the predictions"),
         (bad, "--upstream: upstream URL must be http:// or https://"),
     ):

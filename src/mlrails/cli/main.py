@@ -699,6 +699,13 @@ def serve(
     upstream_timeout: Annotated[
         float, typer.Option(help="Time limit of each upstream call phase in seconds (504).")
     ] = 5.0,
+    upstream_output: Annotated[
+        str | None,
+        typer.Option(
+            help="OIP output tensor to request and read (default: predict_proba for a "
+            "classifier, predict for a regressor, as MLServer names them)."
+        ),
+    ] = None,
     workers: Annotated[
         int,
         typer.Option(
@@ -816,6 +823,7 @@ def serve(
             upstream_protocol=upstream_protocol.value,
             upstream_model=upstream_model,
             upstream_timeout_s=upstream_timeout,
+            upstream_output=upstream_output,
             workers=workers,
         )
     except ValueError as exc:

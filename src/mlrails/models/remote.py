@@ -13,18 +13,23 @@ Two protocols:
     ``[n]``: ``FP64`` for numeric columns (integers included), ``BOOL`` for boolean ones,
     ``BYTES`` for everything else (categories, as strings); the request carries the parameter
     ``content_type: "pd"`` (MLServer's hint to rebuild a table). An array without column names
-    goes as one tensor ``input`` of the array's shape. The answer's probabilities are read from
-    the output named ``output`` if one is given, else the first of ``probabilities``,
-    ``predict_proba``, ``proba`` present (regression: ``predict``, ``predictions``,
-    ``values``), else the only output; shape ``[n, K]`` (regression ``[n]`` or ``[n, 1]``),
-    ``data`` flat row-major or nested. If ``url`` itself ends in ``/v2/models/NAME``, the
-    server's base URL and the model name are taken from it.
+    goes as one tensor ``input`` of the array's shape. The request names the one output it
+    reads (``outputs: [{"name": ...}]``): ``output`` if given, else ``predict_proba`` for a
+    classifier and ``predict`` for a regressor (MLServer's names: asked for nothing, a stock
+    MLServer answers the labels). A named ``output`` must be in the answer; the default one
+    may be missing from the answer of a server that ignores the request (KServe's ``output-0``):
+    then the first of ``probabilities``, ``predict_proba``, ``proba`` present (regression:
+    ``predict``, ``predictions``, ``values``) is read, else the only output. Shape ``[n, K]``
+    (regression ``[n]`` or ``[n, 1]``), ``data`` flat row-major or nested. If ``url`` itself
+    ends in ``/v2/models/NAME``, the server's base URL and the model name are taken from it.
 ``"json"``
     ``POST {url}`` with ``{"instances": [{column: value, ...}, ...]}`` (rows as lists when
     the array has no column names); the answer is ``{"probabilities": [[p0, p1, ...], ...]}``
     or ``{"predictions": ...}`` of that shape for a classifier (``probabilities`` wins when
     both are there), ``{"predictions": [v, ...]}`` for a regressor.
 
+An answer outside 2xx is a :class:`~mlrails.errors.ModelUnavailable` that quotes the
+upstream's OIP ``error`` (first line, 200 characters), e.g. an output it does not have.
 Answers are validated: one row per input row, finite numbers, and for a classifier rows of
 non-negative probabilities summing to 1 (within ``proba_atol``, loose enough for float32
 models) with one column per class. Missing or non-finite inputs travel as ``null``.
@@ -65,6 +70,8 @@ PROTOCOLS: tuple[str, ...] = ("oip", "json")
 PROBA_OUTPUTS: tuple[str, ...] = ("probabilities", "predict_proba", "proba")
 #: OIP output names searched for the values (regression), in this order
 VALUE_OUTPUTS: tuple[str, ...] = ("predict", "predictions", "values")
+#: the OIP output requested when none is named (MLServer's names)
+DEFAULT_OUTPUTS: dict[str, str] = {"classification": "predict_proba", "regression": "predict"}
 #: the health probe never waits longer than this
 PING_TIMEOUT_S = 2.0
 _OIP_PATH = re.compile(r"^(?P<base>.*?)/v2/models/(?P<name>[^/]+)(?:/.*)?$")
@@ -79,8 +86,9 @@ class RemoteModel(ModelAdapter):
     ending in ``/v2/models/NAME``, else the URL's last path segment, else ``"model"``.
     ``task`` and ``classes`` describe the model (``mlrails.load`` fills in the classes from the
     artifact when they are not given; :meth:`for_artifact` takes both from it). ``timeout``:
-    seconds for each phase of one call. ``output``: the OIP output tensor to read (default:
-    see the module docstring). ``headers``: extra HTTP headers (e.g. an ``Authorization``).
+    seconds for each phase of one call. ``output``: the OIP output tensor to request and read
+    (default: ``predict_proba``, regression ``predict``; see the module docstring).
+    ``headers``: extra HTTP headers (e.g. an ``Authorization``).
     """
 
     def __init__(
@@ -110,7 +118,11 @@ class RemoteModel(ModelAdapter):
         self.timeout = float(timeout)
         if max_connections < 1:
             raise ValueError(f"max_connections must be >= 1, got {max_connections}")
+        if output is not None and (not isinstance(output, str) or not output.strip()):
+            raise ValueError(f"output must be the name of an OIP output tensor, got {output!r}")
         self.output = output
+        #: the OIP output the requests name
+        self.requested_output = output or DEFAULT_OUTPUTS[self.task]
         self.proba_atol = float(proba_atol)
         if classes is not None:
             if self.task != "classification":
@@ -278,9 +290,9 @@ class RemoteModel(ModelAdapter):
                 f"the call to upstream {self.endpoint} failed ({self._describe(exc)})"
             ) from None
         if not 200 <= r.status_code < 300:
-            raise ModelUnavailable(
-                f"upstream {self.endpoint} answered HTTP {r.status_code} {r.reason_phrase}".rstrip()
-            )
+            said = f"upstream {self.endpoint} answered HTTP {r.status_code} {r.reason_phrase}"
+            error = self._error_text(r)
+            raise ModelUnavailable(f"{said.rstrip()}: {error}" if error else said.rstrip())
         try:
             return r.json()
         except ValueError:
@@ -288,6 +300,18 @@ class RemoteModel(ModelAdapter):
             raise ModelUnavailable(
                 f"upstream {self.endpoint} answered something that is not JSON ({kind})"
             ) from None
+
+    def _error_text(self, r: Any) -> str:
+        """The OIP ``error`` of a failed answer (first line, at most 200 characters), or ""."""
+        try:
+            doc = r.json()
+        except ValueError:
+            return ""
+        error = doc.get("error") if isinstance(doc, dict) else None
+        if not isinstance(error, str):
+            return ""
+        text = (error.strip().splitlines() or [""])[0][:200]
+        return text.replace(self._secret, "***") if self._secret else text
 
     def _describe(self, exc: BaseException) -> str:
         text = (str(exc).strip().splitlines() or [""])[0][:200]
@@ -317,8 +341,7 @@ class RemoteModel(ModelAdapter):
                     {"name": "input", "shape": list(arr.shape), "datatype": datatype, "data": data}
                 ]
             }
-        if self.output is not None:
-            body["outputs"] = [{"name": self.output}]
+        body["outputs"] = [{"name": self.requested_output}]
         return body
 
     def _read_oip(self, doc: Any) -> Any:
@@ -335,6 +358,8 @@ class RemoteModel(ModelAdapter):
             if self.output not in by_name:
                 raise self._bad(f"answered no output {self.output!r} (outputs: {names})")
             chosen = by_name[self.output]
+        elif self.requested_output in by_name:
+            chosen = by_name[self.requested_output]
         else:
             wanted = PROBA_OUTPUTS if self.task == "classification" else VALUE_OUTPUTS
             found = next((by_name[w] for w in wanted if w in by_name), None)

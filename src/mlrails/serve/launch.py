@@ -38,6 +38,7 @@ class ServeSpec(BaseModel):
     upstream: str | None = None
     upstream_protocol: Literal["oip", "json"] = "oip"
     upstream_model: str | None = None
+    upstream_output: str | None = None
     upstream_timeout_s: float = Field(5.0, gt=0)
     workers: int = Field(1, ge=1, le=64)
 
@@ -63,6 +64,7 @@ def load_rails(spec: ServeSpec) -> Rails:
                 protocol=spec.upstream_protocol,
                 model_name=spec.upstream_model,
                 timeout=spec.upstream_timeout_s,
+                output=spec.upstream_output,
             )
         except ValueError as exc:  # a bad URL or timeout
             raise MlrailsError(f"--upstream: {exc}") from None

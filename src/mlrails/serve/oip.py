@@ -9,15 +9,23 @@ An inference request carries ``inputs``, a list of tensors ``{name, shape, datat
 * one tensor (any name that is not a column) of shape ``[n, n_columns]`` in the contract's
   column order, when no column is categorical.
 
-Image-like contracts take one tensor of shape ``[n, *sample_shape]``. A tensor whose shape,
-datatype or data disagree, or a datatype the column cannot hold, raises
+Image-like contracts take one tensor of shape ``[n, *sample_shape]``. A ``null`` element of
+any datatype is a missing value (JSON has no NaN): a nullable column takes it, any other
+column makes that row the guard's ``missing_value`` 400. A tensor whose shape, datatype or
+data disagree, or a datatype the column cannot hold, raises
 :class:`~mlrails.serve.payload.PayloadError` (answered 400). Everything the contract itself
 promises (ranges, categories, missing values) stays the guard's business, so one row gets the
 same verdict through ``/v1/predict`` and through ``/v2/.../infer``.
 
+The outputs are tensors of valid elements, one per row: ``predict``, ``probabilities``
+(classification), ``status`` (``INT32``, each row's code), ``problem`` (``BYTES``, the row's
+problem type URI, ``""`` when it passed) and ``answered`` (``BOOL``, whether the row has a
+prediction). A row without a prediction (400, 403, 422) holds the *fill* value in
+``predict`` and ``probabilities`` (see :func:`fill_value`; advertised as the tensor parameter
+``mlrails_fill`` in the model metadata), never ``null``, which no numeric tensor can hold.
 The response's ``parameters`` hold the verdicts. OIP parameter values are scalars (string,
 number, boolean), so the per-row verdicts travel as one JSON-encoded string,
-``mlrails_verdicts``; the output tensor ``status`` repeats each row's code as ``INT32``.
+``mlrails_verdicts``.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -194,7 +203,10 @@ def _flatten(data: Any, where: str) -> list[Any]:
 
 
 def _element_problem(datatype: str, v: Any) -> str | None:
-    """Why ``v`` is not an element of ``datatype`` (None when it is)."""
+    """Why ``v`` is not an element of ``datatype`` (None when it is; ``null``, a missing
+    value, is an element of every datatype)."""
+    if v is None:
+        return None
     if datatype == "BYTES":
         return None if isinstance(v, str) else f"is {_kind(v)}, not a string"
     if datatype == "BOOL":
@@ -321,13 +333,54 @@ def prediction_datatype(rails: Rails) -> str:
     return "BYTES"
 
 
+def fill_value(rails: Rails) -> Any:
+    """What ``predict`` holds for a row without a prediction (see :func:`predict_fill`)."""
+    return predict_fill(prediction_datatype(rails), classes(rails))
+
+
+def predict_fill(datatype: str, labels: Sequence[Any] | None) -> Any:
+    """The fill of a ``predict`` tensor of ``datatype``: ``-1`` for integer labels (when
+    ``-1`` is a label, the smallest label minus one, else an unused INT64 value), ``""`` for
+    string labels, ``false`` for boolean ones, ``0.0`` for numbers (regression). The output
+    ``answered`` says which rows hold a prediction."""
+    if datatype == "INT64":
+        used = sorted({int(c) for c in labels or []})
+        lo, hi = INT_RANGES["INT64"]
+        for candidate in (-1, used[0] - 1 if used else -1, used[-1] + 1 if used else -1):
+            if lo <= candidate <= hi and candidate not in used:
+                return candidate
+        return next(a + 1 for a, b in pairwise(used) if b - a > 1)
+    return {"BYTES": "", "BOOL": False}.get(datatype, 0.0)
+
+
+#: what ``probabilities`` holds for a row without a prediction (a row of zeros: no distribution)
+PROBABILITY_FILL = 0.0
+
+
 def output_tensors(rails: Rails) -> list[dict[str, Any]]:
-    """The metadata of the outputs: ``predict``, ``probabilities`` (classification), ``status``."""
-    out = [{"name": "predict", "datatype": prediction_datatype(rails), "shape": [-1]}]
+    """The metadata of the outputs: ``predict``, ``probabilities`` (classification),
+    ``status``, ``problem``, ``answered``; the fill values as tensor parameters."""
+    out: list[dict[str, Any]] = [
+        {
+            "name": "predict",
+            "datatype": prediction_datatype(rails),
+            "shape": [-1],
+            "parameters": {"mlrails_fill": fill_value(rails)},
+        }
+    ]
     labels = classes(rails)
     if rails.task == "classification" and labels is not None:
-        out.append({"name": "probabilities", "datatype": "FP64", "shape": [-1, len(labels)]})
+        out.append(
+            {
+                "name": "probabilities",
+                "datatype": "FP64",
+                "shape": [-1, len(labels)],
+                "parameters": {"mlrails_fill": PROBABILITY_FILL},
+            }
+        )
     out.append({"name": "status", "datatype": "INT32", "shape": [-1]})
+    out.append({"name": "problem", "datatype": "BYTES", "shape": [-1]})
+    out.append({"name": "answered", "datatype": "BOOL", "shape": [-1]})
     return out
 
 
@@ -359,29 +412,41 @@ def verdict_parameters(
 def outputs_of(
     rails: Rails, verdicts: Sequence[Verdict], wanted: tuple[str, ...] | None
 ) -> list[dict[str, Any]]:
-    """The output tensors for these verdicts (one per row); rows the guard answered without a
-    prediction hold ``null`` in ``predict`` and ``probabilities``: ``status`` says why."""
+    """The output tensors for these verdicts (one element per row, never ``null``); rows the
+    guard answered without a prediction hold the fill values in ``predict`` and
+    ``probabilities``: ``answered`` is false for them, ``status`` and ``problem`` say why."""
     n = len(verdicts)
+    fill = fill_value(rails)
     out: list[dict[str, Any]] = []
     for meta in output_tensors(rails):
         name = meta["name"]
         if wanted is not None and name not in wanted:
             continue
+        shape = [n]
         if name == "predict":
-            data: list[Any] = [jsonable(v.prediction) for v in verdicts]
-            shape = [n]
+            data: list[Any] = [
+                fill if v.prediction is None else jsonable(v.prediction) for v in verdicts
+            ]
         elif name == "probabilities":
             keys = [str(c) for c in classes(rails) or []]
             data = []
             for v in verdicts:
                 p = v.probabilities or {}
-                data.extend(jsonable(p.get(k)) for k in keys)
+                data.extend(_probability(p.get(k)) for k in keys)
             shape = [n, len(keys)]
-        else:
+        elif name == "status":
             data = [v.status for v in verdicts]
-            shape = [n]
+        elif name == "problem":
+            data = [v.problem or "" for v in verdicts]
+        else:
+            data = [v.prediction is not None for v in verdicts]
         out.append({"name": name, "datatype": meta["datatype"], "shape": shape, "data": data})
     return out
+
+
+def _probability(p: Any) -> float:
+    value = jsonable(p)
+    return PROBABILITY_FILL if value is None else float(value)
 
 
 # -- documents (responses, and the OpenAPI schemas) ----------------------------------------
@@ -389,6 +454,11 @@ class OipMetadataTensor(BaseModel):
     name: str
     datatype: str
     shape: list[int]
+    parameters: dict[str, str | int | float | bool] | None = Field(
+        None,
+        description="outputs predict and probabilities: mlrails_fill, the value a row "
+        "without a prediction holds (see the output answered)",
+    )
 
 
 class OipServerMetadata(BaseModel):
@@ -457,14 +527,16 @@ class OipResponseTensor(BaseModel):
 
 
 class OipInferenceResponse(BaseModel):
-    """An inference answer; a non-200 answer is a problem document that also has these
-    members (and ``error``)."""
+    """An inference answer (HTTP 200: every row of a batch, whatever its verdict; per-row
+    outputs ``status``, ``problem``, ``answered``). A one-row request answered with another
+    code gets a problem document that also has these members (and ``error``)."""
 
     model_name: str
     model_version: str | None = None
     id: str
     parameters: dict[str, str | int | float | bool] = Field(
-        description="mlrails_status, mlrails_trace_id, mlrails_artifact_hash, "
+        description="mlrails_status (the code /v1/predict answers: 207 for a mixed batch), "
+        "mlrails_trace_id, mlrails_artifact_hash, "
         "mlrails_status_counts (JSON), mlrails_verdicts (JSON: row, status, problem, title, "
         "detail per row)"
     )

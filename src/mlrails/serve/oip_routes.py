@@ -7,11 +7,19 @@ endpoint runs the same pipeline as ``/v1/predict`` (auth, rate limit, size limit
 decision log committed before the answer, same status codes); :class:`OipDialect` only reads
 tensors and writes the OIP response (see :mod:`mlrails.serve.oip`).
 
+A batch (more than one row) whose rows all got a verdict is a successful inference: HTTP 200
+with an OIP inference response, whatever the verdicts (OIP clients such as tritonclient treat
+every other code as an error and drop the body). Each row's outcome is in the outputs
+``status`` (its code), ``problem`` (its problem type) and ``answered``, and in
+``parameters.mlrails_verdicts``; ``parameters.mlrails_status`` is the code ``/v1/predict``
+answers for the same rows (207 for a mixed batch). A one-row request answers its verdict's code,
+as ``/v1/predict`` does.
+
 Errors: OIP clients read ``{"error": "..."}``; mlrails answers every non-200 with an RFC 9457
 problem document. Every non-200 answer under ``/v2`` is therefore an
 ``application/problem+json`` document that *also* has an ``error`` member (``"title:
-detail"``); a non-200 infer answer (203, 207, 4xx/5xx verdicts) also carries the OIP response
-members (``model_name``, ``id``, ``parameters`` with the verdicts, ``outputs``).
+detail"``); a non-200 answer to a one-row request (203, 4xx/5xx verdicts) also carries the OIP
+response members (``model_name``, ``id``, ``parameters`` with the verdicts, ``outputs``).
 """
 
 from __future__ import annotations
@@ -29,7 +37,6 @@ from mlrails import __version__
 from mlrails._json import dumps, loads
 from mlrails.guard.verdict import Verdict
 from mlrails.protocol import PROBLEM_MEDIA_TYPE
-from mlrails.protocol import problem as guard_problems
 from mlrails.serve import problems
 from mlrails.serve.decisions import RequestContext
 from mlrails.serve.oip import (
@@ -133,20 +140,12 @@ class OipDialect:
             "outputs": outputs_of(rails, verdicts, wanted) if per_row else [],
         }
         headers = {"X-Trace-Id": ctx.trace_id}
-        problem = verdicts[0].to_problem() if single else None
-        if status == codes.ok or (single and problem is None):
+        if not single:  # a batch: a successful inference, each row's outcome in the outputs
+            return json_response(body, codes.ok, headers)
+        problem = verdicts[0].to_problem()
+        if problem is None:
             return json_response(body, status, headers)
-        if problem is not None:
-            doc = problem.to_dict()
-        else:
-            mixed = guard_problems.MIXED
-            doc = {
-                "type": mixed.uri,
-                "title": mixed.title,
-                "status": status,
-                "detail": f"{n_ok} of {len(verdicts)} rows passed every safeguard; see "
-                "each row's status in parameters.mlrails_verdicts and the 'status' output",
-            }
+        doc = problem.to_dict()
         doc["instance"] = f"urn:mlrails:trace:{ctx.trace_id}"
         doc["trace_id"] = ctx.trace_id
         doc["error"] = _error_text(doc)
@@ -215,12 +214,13 @@ def install_oip(app: FastAPI, service: _Service) -> None:
     infer_answers = [
         Answer(
             codes.ok,
-            "every safeguard passed: an OIP inference response",
+            "an OIP inference response: one row that passed every safeguard, or a batch "
+            "(each row's verdict in the outputs status, problem and answered)",
             "OipInferenceResponse",
             (),
             "application/json",
         ),
-        *(a for a in predict_answers(rails) if a.status != codes.ok),
+        *(a for a in predict_answers(rails) if a.status not in (codes.ok, codes.mixed)),
         not_found,
     ]
 
