@@ -3,6 +3,8 @@
 A fitted component turns itself into a JSON-able ``meta`` dict plus a dict of NumPy arrays,
 and is rebuilt from the two. The artifact writer namespaces the arrays per component and
 stores them in one ``.npz`` file, so an artifact never executes code when it is loaded.
+The metadata is written as JSON with sorted keys: a state must not rely on the order of a
+dict's keys (anything ordered, such as per-column vocabularies, is a list).
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ Layout::
                     (:class:`mlrails.mismatch.monitor.TrafficReference`; absent in artifacts
                     written before it existed, which still load, without it)
 
+The JSON files are written with sorted keys (canonical bytes, so equal rails hash equal);
+hence no saved state carries meaning in the order of an object's keys: whatever is ordered
+(one-hot vocabularies, columns, detectors) is saved as a list.
+
 The artifact hash covers the content files; the model enters it through the
 predictions stored for the probe rows (its fingerprint), because a bundled ``model.skops`` is
 not byte-reproducible (skops names its entries by object id). The bundled model file (and, for
@@ -74,6 +78,8 @@ def content_blobs(rails: Rails) -> dict[str, bytes]:
     meta["min_confidence"] = (
         None if rails.min_confidence is None else rails.min_confidence.to_dict()
     )
+    # the order the detectors run in (and are reported in): a list, not the keys' order
+    meta["adversarial_order"] = [det.name for det in rails.adversarial]
 
     blobs = {
         "contract.json": _json_bytes(rails.contract.model_dump(mode="json")),
@@ -212,13 +218,13 @@ def load_artifact(
                 f"{p}: model classes {got_classes} differ from the artifact's {manifest['classes']}"
             )
     min_conf = meta.pop("min_confidence", None)
+    adversarial_order = meta.pop("adversarial_order", None)
     states = unflatten_states(meta, arrays)
     try:
         ood = detector_from_state(states["ood"]) if "ood" in states else None
         adversarial = [
-            detector_from_state(states[k], model=adapter)
-            for k in sorted(states)
-            if k.startswith("adversarial.")
+            detector_from_state(states[f"adversarial.{name}"], model=adapter)
+            for name in _adversarial_order(states, adversarial_order, policy)
         ]
         calibrator = (
             calibrator_from_state(_unwrap(states["calibrator"])) if "calibrator" in states else None
@@ -291,6 +297,22 @@ def _reference_from_blobs(blobs: dict[str, bytes]) -> Any:
     )
 
 
+def _adversarial_order(states: dict[str, State], saved: Any, policy: Policy) -> list[str]:
+    """Names of the saved adversarial detectors in the order they were fitted and run.
+
+    Artifacts written before the order was saved get it back from the policy: fitting runs
+    the policy's detectors in its order and appends any it adds itself (feature squeezing).
+    """
+    names = [k.removeprefix("adversarial.") for k in states if k.startswith("adversarial.")]
+    if saved is not None:
+        order = [str(n) for n in saved]
+        if sorted(order) != sorted(names):
+            raise ArtifactError("saved adversarial detector order does not match their states")
+        return order
+    listed = list(policy.adversarial.detectors)
+    return sorted(names, key=lambda n: (listed.index(n) if n in listed else len(listed), n))
+
+
 def _bundle_model(adapter: Any) -> tuple[str, dict[str, bytes]] | None:
     """The model as safe files, if possible: (the manifest's ``model_file``, {name: bytes}).
 
@@ -350,6 +372,7 @@ def _artifact_hash(hashes: dict[str, str]) -> str:
 
 
 def _json_bytes(obj: Any) -> bytes:
+    """Canonical JSON: sorted keys (an object's key order never survives a save)."""
     return json.dumps(obj, indent=2, sort_keys=True, default=_plain).encode("utf-8")
 
 
@@ -380,21 +403,30 @@ def _unwrap(state: State) -> State:
 
 
 def _table_state(X: Any) -> State:
+    """The explanation background / probe rows as JSON: values, column order and dtypes.
+
+    Column order is the ``order`` list (never a JSON object's key order); a pandas
+    Categorical keeps its categories and their order; missing values stay ``null`` (None,
+    ``pd.NA``, ``NaT``) or NaN, and the saved dtype puts each column back as it was.
+    """
     if isinstance(X, pd.DataFrame):
-        cols = {
-            str(c): [
-                _plain(v) if not isinstance(v, (str, bool, int, float, type(None))) else v
-                for v in X[c].tolist()
-            ]
-            for c in X.columns
-        }
+        cols = {str(c): [_cell(v) for v in X[c].tolist()] for c in X.columns}
         dtypes = {str(c): str(X[c].dtype) for c in X.columns}
+        categorical = {
+            str(c): {
+                "categories": [_cell(v) for v in X[c].cat.categories.tolist()],
+                "ordered": bool(X[c].cat.ordered),
+            }
+            for c in X.columns
+            if isinstance(X[c].dtype, pd.CategoricalDtype)
+        }
         return State(
             meta={
                 "kind": "frame",
                 "order": [str(c) for c in X.columns],
                 "columns": cols,
                 "dtypes": dtypes,
+                "categorical": categorical,
             }
         )
     arr = np.asarray(X)
@@ -403,14 +435,36 @@ def _table_state(X: Any) -> State:
     return State(meta={"kind": "array"}, arrays={"rows": arr})
 
 
+def _cell(value: Any) -> Any:
+    """One table value as JSON: missing markers become None, NumPy scalars Python ones."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return _plain(value)
+
+
 def _table_from_state(state: State) -> Any:
     kind = state.meta.get("kind")
     if kind == "frame":
         order = state.meta.get("order") or list(state.meta["columns"])
         frame = pd.DataFrame({c: state.meta["columns"][c] for c in order}, columns=order)
-        for c, d in state.meta.get("dtypes", {}).items():
-            if d.startswith(("int", "float", "bool", "uint")):
+        categorical = state.meta.get("categorical") or {}
+        for c, d in (state.meta.get("dtypes") or {}).items():
+            if c not in frame.columns:
+                continue
+            if c in categorical:
+                cats = categorical[c]
+                frame[c] = pd.Categorical(
+                    frame[c], categories=cats["categories"], ordered=bool(cats["ordered"])
+                )
+                continue
+            try:
                 frame[c] = frame[c].astype(d)
+            except (TypeError, ValueError):
+                continue  # a dtype this pandas cannot build from the values: keep them as read
         return frame
     if kind == "object_array":
         return np.asarray(state.meta["rows"], dtype=object)

@@ -138,7 +138,9 @@ class TabularEncoder:
                 "input_kind": self.input_kind_,
                 "columns": self.columns_,
                 "numeric_columns": self.numeric_columns_,
-                "categories": self.categories_,
+                # (column, vocabulary) pairs: the one-hot blocks follow this order, and a
+                # JSON object's key order is not kept (the artifact writes sorted keys)
+                "categories": [[col, list(cats)] for col, cats in self.categories_.items()],
                 "sample_shape": list(self.sample_shape_),
             },
             arrays={"center": self.center_, "scale": self.scale_},
@@ -150,11 +152,26 @@ class TabularEncoder:
         enc.input_kind_ = str(state.meta["input_kind"])
         enc.columns_ = list(state.meta["columns"])
         enc.numeric_columns_ = list(state.meta["numeric_columns"])
-        enc.categories_ = {k: list(v) for k, v in state.meta["categories"].items()}
+        enc.categories_ = _categories_from_state(state.meta["categories"], enc.columns_)
         enc.sample_shape_ = tuple(state.meta.get("sample_shape", []))
         enc.center_ = np.asarray(state.array("center"), dtype=np.float64)
         enc.scale_ = np.asarray(state.array("scale"), dtype=np.float64)
         return enc
+
+
+def _categories_from_state(saved: Any, columns: list[str]) -> dict[str, list[str]]:
+    """The vocabularies in encoding order, from ``[[column, vocabulary], ...]``.
+
+    Artifacts written before the pairs saved a ``{column: vocabulary}`` object, whose key order
+    the JSON writer sorted; the fitted order is the table's column order (``columns``), so such
+    an object is put back in that order.
+    """
+    if isinstance(saved, dict):
+        rank = {c: i for i, c in enumerate(columns)}
+        pairs = sorted(saved.items(), key=lambda kv: (rank.get(str(kv[0]), len(rank)), kv[0]))
+    else:
+        pairs = [(col, cats) for col, cats in saved]
+    return {str(col): [str(c) for c in cats] for col, cats in pairs}
 
 
 def _str_columns(frame: pd.DataFrame) -> pd.DataFrame:
