@@ -166,6 +166,37 @@ def test_production_data_from_the_decision_log_window(
         describe_production_data(db, since=now + timedelta(hours=1))
 
 
+def test_production_data_leaves_rows_refused_by_validation_out(
+    tmp_path: Path, cancer: Any, cancer_rails: Any, training: TrainingData
+) -> None:
+    """A row the guard refused with 400 (a huge value) is counted in the data sources text
+    but moves no field statistic."""
+    from dataclasses import replace
+
+    from mlrails.store import open_store
+
+    now = datetime.now(UTC)
+    clean = cancer.X_test.iloc[:40]
+    bad = cancer.X_test.iloc[:1].copy()
+    bad["mean radius"] = 3.9e6
+    (verdict,) = cancer_rails.check(bad)
+    assert verdict.status == 400
+    (refused,) = _records(bad, [0], now, "bad")
+    refused = replace(refused, status=400, problem=verdict.problem, output=verdict.to_dict())
+    with_bad, without = tmp_path / "with.db", tmp_path / "without.db"
+    for db, extra in ((with_bad, [refused]), (without, [])):
+        with open_store(db) as store:
+            store.write_decisions(_records(clean, cancer.y_test[:40], now, "new") + extra)
+    kw: dict[str, Any] = {"contract": cancer_rails.contract, "training": training}
+    got, base = describe_production_data(with_bad, **kw), describe_production_data(without, **kw)
+    assert got.statistics == base.statistics
+    assert "1 refused by validation" in got.data_sources and "41 logged rows" in got.data_sources
+    with open_store(tmp_path / "only.db") as store:
+        store.write_decisions([refused])
+    with pytest.raises(MlrailsError, match="refused by validation"):
+        describe_production_data(tmp_path / "only.db", **kw)
+
+
 def test_documents_validate_against_reference_schemas(
     schemas_dir: Path, artifact: Path, cancer: Any, training: TrainingData
 ) -> None:
