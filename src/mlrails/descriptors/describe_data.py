@@ -166,8 +166,9 @@ def describe_production_data(
     ``store`` is a decision log (SQLite path, ``postgresql://`` URL or an open
     :class:`~mlrails.store.Store`). Only row-level records count (request-level failures have
     no row), and rows refused by validation stay out of the field statistics (their
-    values broke the contract; the data sources text counts them). Fields are the contract's when given (values that are not numbers count as
-    missing in a numeric field), else every key seen. A field the ``training`` descriptor has
+    values broke the contract; the data sources text counts them). Fields are the
+    contract's when given (values that are not numbers count as missing in a numeric
+    field), else every key seen. A field the ``training`` descriptor has
     a histogram for is binned with its edges. The distribution is that of the predictions.
     """
     frame, rows, shown = logged_window(store, since=since, until=until, contract=contract)
