@@ -8,7 +8,8 @@ the row, or the value for a regressor; ``confidence``: the calibrated maximum pr
 Reference and window go through the same verdict-to-output rule, so refusals bias neither
 side. A check reads the decisions of a time window and compares the logged inputs (rows
 refused by validation left out, counted as refusals), and the predictions and confidences
-of the answered rows, with it: two families of tests, each with its own Benjamini–Hochberg control (outputs exist only for answered rows, so
+of the answered rows, with it: two families of tests, each with its own Benjamini–Hochberg
+control (outputs exist only for answered rows, so
 the two families see different rows).
 """
 
@@ -91,7 +92,8 @@ class DriftCheck:
     (``invalid-input``), kept out of the input statistics — their values broke the contract,
     one absurd value would otherwise move a field's distribution — and reported as a
     separate series (:attr:`refusal_rate`). ``inputs``/``outputs`` are None when the window
-    had no row of that kind (no logged row; no answered row) or the artifact keeps no input reference (image-like inputs).
+    had no row of that kind (no logged row; no answered row) or the artifact keeps no input
+    reference (image-like inputs).
     """
 
     time: datetime
