@@ -115,6 +115,24 @@ def test_inference_timing_is_positive_and_ordered(cancer_rails: Any, cancer: Any
     assert timing.batch_rows == 64 and timing.peak_memory_mib >= 0 and timing.cpus_used >= 1
 
 
+@pytest.mark.parametrize("rows", [256, 2048])
+def test_peak_memory_of_a_batch_prediction_is_plausible(
+    cancer_rails: Any, cancer: Any, rows: int
+) -> None:
+    """The peak is what one batch prediction needs: more than the batch of rows itself (plus
+    what the model allocates on it), bounded, and printed in a unit that reads (not
+    0.00391 MiB)."""
+    from mlrails.descriptors.describe_model import format_mib
+
+    timing = measure_inference(cancer_rails.adapter, cancer.X_test, timing_rows=rows, repeats=3)
+    batch_mib = rows * cancer.X_test.shape[1] * 8 / 2**20  # the rows as float64
+    assert batch_mib < timing.peak_memory_mib < 50 * batch_mib + 64
+    assert "peak memory of a batch prediction" in timing.text()
+    assert format_mib(timing.peak_memory_mib) in timing.text()
+    assert format_mib(0.00390625) == "4 KiB" and format_mib(1.5) == "1.5 MiB"
+    assert format_mib(3 * 1024) == "3 GiB" and format_mib(100 / 2**20) == "100 B"
+
+
 def _records(X: Any, preds: Any, when: datetime, trace: str) -> list[Any]:
     from mlrails.store import DecisionRecord
 
