@@ -500,3 +500,14 @@ def test_terminal_table_shows_full_cell_names_at_80_columns(record: RunRecord) -
     row = next(i for i, line in enumerate(lines) if line.startswith(first.key + " "))
     assert f"{first.metrics['ece_model']:.3f}" in lines[row]
     assert f"{first.metrics['ece_rails']:.3f}" in lines[row + 1]
+
+
+def test_html_labels_both_eces_with_the_record_numbers(record: RunRecord, html: str) -> None:
+    """The summary and the per-cell table show the model's and the rails' ECE, labelled."""
+    from html import escape
+
+    assert escape("ECE (model, raw)") in html and escape("ECE (rails, calibrated)") in html
+    summary = html.split('id="summary"')[1].split("<h2")[0]
+    for name in ("ece_model", "ece_rails"):
+        cells = _ok(record, "forest", "none")
+        assert f"{_mean(cells, name)[0]:.{PRECISION}f}" in summary, name
