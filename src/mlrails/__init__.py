@@ -43,6 +43,11 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'mlrails' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    """The public API (lazy names included; typing helpers and imports left out)."""
+    return sorted(__all__)
+
+
 def load(
     path: str | Path,
     model: Any = None,

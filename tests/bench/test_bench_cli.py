@@ -130,3 +130,27 @@ def test_bad_config_is_one_line_error(workdir: Path) -> None:
     (workdir / "junk.json").write_text("{not json")
     r = run_cli("bench", "verify", "junk.json", "--no-store", cwd=workdir)
     assert r.returncode == 2 and "not a JSON benchmark record" in r.stderr
+
+
+def test_config_out_is_used_the_flag_wins_and_no_database_appears(workdir: Path) -> None:
+    """`out:` in the config is the output folder (relative to the config), `--out` wins over
+    it, and without `--store` no database file is created anywhere."""
+    sub = workdir / "conf"
+    sub.mkdir()
+    (sub / "out.yaml").write_text(
+        "artifact: ../rails\n"
+        "data: {bundled: breast_cancer}\n"
+        "perturbations: [{name: gaussian_noise, severities: [1]}]\n"
+        "out: from-config\n"
+    )
+    before = set(workdir.rglob("*.db"))
+    r = run_cli("bench", "conf/out.yaml", cwd=workdir)
+    assert r.returncode == 0, r.stderr
+    first = json.loads((sub / "from-config" / "record.json").read_text())
+    assert "stored in" not in r.stderr and set(workdir.rglob("*.db")) == before
+    assert not (workdir / "mlrails.db").exists()
+    r = run_cli("bench", "conf/out.yaml", "--out", "flag-out", cwd=workdir)
+    assert r.returncode == 0, r.stderr
+    second = json.loads((workdir / "flag-out" / "record.json").read_text())
+    assert second["config_hash"] == first["config_hash"]  # where results go is no input
+    assert set(workdir.rglob("*.db")) == before

@@ -46,6 +46,43 @@ def test_clean_cell_matches_the_model(
     assert clean.peak_mb > 0 and clean.wall_s > 0
 
 
+@pytest.mark.parametrize("spec", [CellSpec("none", 1, 0), CellSpec("gaussian_noise", 4, 0)])
+def test_cell_reports_the_model_and_the_rails_ece(
+    cancer: Any, cancer_forest: Any, cancer_rails: Any, spec: CellSpec
+) -> None:
+    """Both ECEs, on the same rows: the bare model's probabilities and the calibrated ones the
+    rails serve (each answered verdict's ``probabilities``), each against a hand computation."""
+    from mlrails.bench.perturbations import make
+    from mlrails.reliability.calibration import expected_calibration_error
+
+    cell = run_cell(cancer_rails, cancer.X_test, cancer.y_test, spec, cancer.X_train)
+    X = cancer.X_test
+    if spec.kind != "clean":
+        X, _ = make(spec.name).fit(cancer.X_train, cancer.y_train)(X, cancer.y_test, 4, 0)
+    assert "ece" not in cell.metrics
+    raw = cancer_forest.predict_proba(X)
+    assert cell.metrics["ece_model"] == pytest.approx(
+        expected_calibration_error(raw, cancer.y_test)
+    )
+    verdicts = cancer_rails.check(X)
+    answered = [i for i, v in enumerate(verdicts) if v.probabilities is not None]
+    assert answered, "some rows must be answered for the comparison to mean anything"
+    served = cancer_rails.calibrator.transform(raw)
+    for i in answered:  # what the rails serve, row by row
+        got = [verdicts[i].probabilities[str(c)] for c in cancer_forest.classes_]
+        np.testing.assert_allclose(served[i], got, rtol=1e-12)
+    if len(answered) == len(verdicts):
+        served = np.array(
+            [[v.probabilities[str(c)] for c in cancer_forest.classes_] for v in verdicts]
+        )
+    ece_rails = expected_calibration_error(served, cancer.y_test)
+    assert cell.metrics["ece_rails"] == pytest.approx(ece_rails)
+    assert cell.metrics["ece_rails"] != pytest.approx(cell.metrics["ece_model"])
+    for name in ("ece_model", "ece_rails"):
+        lo, hi = cell.intervals[name]
+        assert lo <= cell.metrics[name] + 1e-12 and cell.metrics[name] - 1e-12 <= hi
+
+
 def test_noise_degrades_the_model_and_the_rails_notice(
     cancer: Any, cancer_rails: Any, clean: Any
 ) -> None:

@@ -186,3 +186,15 @@ def test_black_box_attack_cells_in_a_grid(artifact: Path, cancer: Any) -> None:
     assert s5.metrics["accuracy"] <= s1.metrics["accuracy"] <= clean.metrics["accuracy"]
     assert s5.metrics["accuracy"] < clean.metrics["accuracy"]
     assert s5.rows_hash != clean.rows_hash
+
+
+def test_config_accepts_out_relative_to_the_config(tmp_path: Path) -> None:
+    from mlrails.bench.grid import read_config
+    from mlrails.bench.provenance import config_hash
+
+    text = "artifact: rails\ndata: {bundled: breast_cancer}\nperturbations: [{name: scaling}]\n"
+    (tmp_path / "a.yaml").write_text(text + "out: results/here\n")
+    (tmp_path / "b.yaml").write_text(text)
+    a, b = read_config(tmp_path / "a.yaml"), read_config(tmp_path / "b.yaml")
+    assert a.out == (tmp_path / "results" / "here").resolve() and b.out is None
+    assert config_hash(a, tmp_path) == config_hash(b, tmp_path)

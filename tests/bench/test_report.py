@@ -359,7 +359,10 @@ def test_markdown_numbers_equal_the_record(record: RunRecord) -> None:
     clean = {r[0]: r for r in _md_rows(md, "Clean")}
     assert set(clean) == {"forest", "twin"}
     assert clean["twin"][1] == _fmt3(_mean(_ok(record, "twin", "none"), "accuracy"))
-    assert clean["forest"][3] == _fmt3(_mean(_ok(record, "forest", "none"), "ece"))
+    assert clean["forest"][3] == _fmt3(_mean(_ok(record, "forest", "none"), "ece_model"))
+    assert clean["forest"][4] == _fmt3(_mean(_ok(record, "forest", "none"), "ece_rails"))
+    head = md.split("## Clean\n")[1].splitlines()[1]
+    assert "ECE (model, raw)" in head and "ECE (rails, calibrated)" in head
     assert record.run_id in md and record.config_hash in md and str(record.git_commit) in md
 
 
@@ -465,3 +468,46 @@ def test_nice_ticks() -> None:
     assert nice_ticks(0.62, 0.97) == pytest.approx([0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95])
     assert nice_ticks(-0.3, 5.3) == [0, 1, 2, 3, 4, 5]
     assert nice_ticks(2, 2) == [2]
+
+
+def test_terminal_table_shows_full_cell_names_at_80_columns(record: RunRecord) -> None:
+    """`mlrails bench`'s table at a normal terminal width: every cell's full name on one line
+    (the longest the example config makes, e.g. ``model:covariate_shift/s5/seed2``), nothing
+    cut off with an ellipsis, both ECEs labelled."""
+    from rich.console import Console
+
+    from mlrails.cli.main import bench_cells_table
+
+    ok = [c for c in record.cells if c.error is None]
+    longer = [
+        c.model_copy(update={"pair": "model", "name": n, "seed": 2})
+        for c, n in zip(
+            ok[1:4], ("covariate_shift", "missing_values", "gaussian_noise"), strict=True
+        )
+    ]
+    rec = record.model_copy(update={"cells": [*record.cells, *longer]})
+    console = Console(width=80, record=True, color_system=None)
+    console.print(bench_cells_table(rec))
+    text = console.export_text()
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    lines = text.splitlines()
+    for c in rec.cells:
+        assert any(line.startswith(c.key + " ") for line in lines), c.key
+    header = "\n".join(lines[:6])
+    assert "ECE" in header and "model" in header and "rails" in header
+    first = next(c for c in rec.cells if c.error is None)
+    row = next(i for i, line in enumerate(lines) if line.startswith(first.key + " "))
+    assert f"{first.metrics['ece_model']:.3f}" in lines[row]
+    assert f"{first.metrics['ece_rails']:.3f}" in lines[row + 1]
+
+
+def test_html_labels_both_eces_with_the_record_numbers(record: RunRecord, html: str) -> None:
+    """The summary and the per-cell table show the model's and the rails' ECE, labelled."""
+    from html import escape
+
+    assert escape("ECE (model, raw)") in html and escape("ECE (rails, calibrated)") in html
+    summary = html.split('id="summary"')[1].split("<h2")[0]
+    for name in ("ece_model", "ece_rails"):
+        cells = _ok(record, "forest", "none")
+        assert f"{_mean(cells, name)[0]:.{PRECISION}f}" in summary, name

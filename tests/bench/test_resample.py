@@ -34,7 +34,7 @@ def _reference(y: np.ndarray, P: np.ndarray) -> dict[str, float]:
     return {
         "accuracy": float(np.mean(pred == y)),
         "f1_macro": float(f1_score(y, pred, average="macro", labels=range(P.shape[1]))),
-        "ece": expected_calibration_error(P, y),
+        "ece_model": expected_calibration_error(P, y),
         "brier": float(np.mean(np.sum((P - onehot) ** 2, axis=1))),
         "nll": float(log_loss(y, P, labels=range(P.shape[1]))),
     }
@@ -51,6 +51,12 @@ def test_classification_replicates_match_scikit_learn_on_resampled_rows(case: tu
         ref = _reference(y[idx], P[idx])
         for name, value in ref.items():
             assert reps[name][b] == pytest.approx(value, abs=1e-12), (name, b)
+    # the ECE of any probabilities (the rails' calibrated ones) by the same per-bin sums
+    Q = np.sqrt(P) / np.sqrt(P).sum(axis=1, keepdims=True)
+    ece = resample.ece_replicates(W, y, Q)
+    for b in range(W.shape[0]):
+        idx = np.repeat(np.arange(len(y)), W[b].astype(int))
+        assert ece[b] == pytest.approx(expected_calibration_error(Q[idx], y[idx]), abs=1e-12)
 
 
 def test_regression_replicates_match_scikit_learn() -> None:

@@ -87,6 +87,46 @@ def test_drift_alarms_on_shifted_traffic_only(
     assert never.returncode == 0
 
 
+def test_drift_json_counts_refused_rows_apart(
+    cancer: Any, cancer_rails: Any, tmp_path: Path
+) -> None:
+    """A row refused with 400 (a huge value) in the window: the input statistics are those of
+    the clean rows alone; the JSON and the terminal count the refusal."""
+    from dataclasses import replace
+
+    from mlrails.mismatch import ReferenceProfile, compare
+    from mlrails.store import DecisionRecord, open_store
+
+    cancer_rails.save(tmp_path / "rails")
+    cancer.X_train.assign(label=cancer.y_train).to_csv(tmp_path / "train.csv", index=False)
+    now = datetime.now(UTC)
+    _log(tmp_path / "log.db", cancer.X_test, now, "clean", cancer_rails)
+    bad = {str(k): float(v) for k, v in cancer.X_test.iloc[0].items()} | {"mean radius": 3.9e6}
+    (verdict,) = cancer_rails.check(pd.DataFrame([bad]))
+    assert verdict.status == 400
+    record = DecisionRecord(
+        time=now, trace_id="bad", key_id=None, artifact_hash="h", row_index=0, status=400,
+        problem=verdict.problem, input=bad, output=verdict.to_dict(), scores=None, latency_ms=1.0,
+    )  # fmt: skip
+    with open_store(tmp_path / "log.db") as store:
+        store.write_decisions([replace(record)])
+    r = run_cli(
+        "drift", "rails", "--store", "log.db", "--reference", "train.csv", "--target", "label",
+        "--window", "1h", "--json", "d.json", cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "1 row(s) refused by validation" in r.stderr
+    doc = json.loads((tmp_path / "d.json").read_text())
+    n = len(cancer.X_test)
+    assert doc["n_rows"] == n and doc["n_refused"] == 1
+    assert doc["refusal_rate"] == pytest.approx(1 / (n + 1))
+    direct = compare(ReferenceProfile.fit(cancer.X_train), cancer.X_test)
+    got = {f["field"]: f for f in doc["inputs"]["fields"]}
+    for f in direct.fields:
+        assert got[f.field]["statistic"] == f.statistic and got[f.field]["n_cur"] == n
+    assert got["mean radius"]["effect_size"] == direct["mean radius"].effect_size
+
+
 def test_drift_bad_input_is_one_line(cancer_rails: Any, tmp_path: Path) -> None:
     cancer_rails.save(tmp_path / "rails")
     r = run_cli("drift", "rails", "--store", "none.db", "--bundled", "breast_cancer", cwd=tmp_path)

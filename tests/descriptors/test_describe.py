@@ -115,6 +115,24 @@ def test_inference_timing_is_positive_and_ordered(cancer_rails: Any, cancer: Any
     assert timing.batch_rows == 64 and timing.peak_memory_mib >= 0 and timing.cpus_used >= 1
 
 
+@pytest.mark.parametrize("rows", [256, 2048])
+def test_peak_memory_of_a_batch_prediction_is_plausible(
+    cancer_rails: Any, cancer: Any, rows: int
+) -> None:
+    """The peak is what one batch prediction needs: more than the batch of rows itself (plus
+    what the model allocates on it), bounded, and printed in a unit that reads (not
+    0.00391 MiB)."""
+    from mlrails.descriptors.describe_model import format_mib
+
+    timing = measure_inference(cancer_rails.adapter, cancer.X_test, timing_rows=rows, repeats=3)
+    batch_mib = rows * cancer.X_test.shape[1] * 8 / 2**20  # the rows as float64
+    assert batch_mib < timing.peak_memory_mib < 50 * batch_mib + 64
+    assert "peak memory of a batch prediction" in timing.text()
+    assert format_mib(timing.peak_memory_mib) in timing.text()
+    assert format_mib(0.00390625) == "4 KiB" and format_mib(1.5) == "1.5 MiB"
+    assert format_mib(3 * 1024) == "3 GiB" and format_mib(100 / 2**20) == "100 B"
+
+
 def _records(X: Any, preds: Any, when: datetime, trace: str) -> list[Any]:
     from mlrails.store import DecisionRecord
 
@@ -166,6 +184,37 @@ def test_production_data_from_the_decision_log_window(
     assert everything.statistics_for("mean radius").count == 60  # type: ignore[union-attr]
     with pytest.raises(MlrailsError, match="no row was logged"):
         describe_production_data(db, since=now + timedelta(hours=1))
+
+
+def test_production_data_leaves_rows_refused_by_validation_out(
+    tmp_path: Path, cancer: Any, cancer_rails: Any, training: TrainingData
+) -> None:
+    """A row the guard refused with 400 (a huge value) is counted in the data sources text
+    but moves no field statistic."""
+    from dataclasses import replace
+
+    from mlrails.store import open_store
+
+    now = datetime.now(UTC)
+    clean = cancer.X_test.iloc[:40]
+    bad = cancer.X_test.iloc[:1].copy()
+    bad["mean radius"] = 3.9e6
+    (verdict,) = cancer_rails.check(bad)
+    assert verdict.status == 400
+    (refused,) = _records(bad, [0], now, "bad")
+    refused = replace(refused, status=400, problem=verdict.problem, output=verdict.to_dict())
+    with_bad, without = tmp_path / "with.db", tmp_path / "without.db"
+    for db, extra in ((with_bad, [refused]), (without, [])):
+        with open_store(db) as store:
+            store.write_decisions(_records(clean, cancer.y_test[:40], now, "new") + extra)
+    kw: dict[str, Any] = {"contract": cancer_rails.contract, "training": training}
+    got, base = describe_production_data(with_bad, **kw), describe_production_data(without, **kw)
+    assert got.statistics == base.statistics
+    assert "1 refused by validation" in got.data_sources and "41 logged rows" in got.data_sources
+    with open_store(tmp_path / "only.db") as store:
+        store.write_decisions([refused])
+    with pytest.raises(MlrailsError, match="refused by validation"):
+        describe_production_data(tmp_path / "only.db", **kw)
 
 
 def test_documents_validate_against_reference_schemas(

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy import stats
 from sklearn.linear_model import Ridge
 
@@ -236,3 +238,68 @@ def test_batches_give_the_same_check_as_the_whole_window() -> None:
         until=NOW + timedelta(minutes=1),
     )
     assert bounded.n_records == 250 and bounded.inputs.fields == whole.inputs.fields  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="module")
+def clean_window(cancer: Any, cancer_rails: Any) -> list[DecisionRecord]:
+    """The clean test rows as the service logs them (the guard's real verdicts)."""
+    rows = [{k: _json(v) for k, v in r.items()} for _, r in cancer.X_test.iterrows()]
+    verdicts = cancer_rails.check(cancer.X_test)
+    return [
+        replace(_record(row, v.to_dict(), status=v.status), problem=v.problem)
+        for row, v in zip(rows, verdicts, strict=True)
+    ]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    refused=st.lists(
+        st.tuples(
+            st.integers(0, 29),  # which field is absurd
+            st.sampled_from([3.9e6, -3.9e6, 1e12, 1e300]),
+            st.integers(0, 170),  # where in the window it arrives
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_rows_refused_by_validation_stay_out_of_the_input_statistics(
+    cancer: Any, cancer_rails: Any, clean_window: list[DecisionRecord], refused: list[Any]
+) -> None:
+    """Clean rows plus rows the guard refused with 400 (one absurd value each): exactly the
+    input statistics of the clean rows alone; the refusals are counted, as a rate."""
+    from mlrails.mismatch.monitor import check_traffic_batches
+
+    clean_only = [r for r in clean_window if r.status != 400]
+    base = check_traffic(
+        cancer_rails.reference, clean_only, cancer_rails.contract, task="classification", since=NOW
+    )
+    window = list(clean_only)
+    columns = list(cancer.X_test.columns)
+    for field, value, at in refused:
+        row = {k: _json(v) for k, v in cancer.X_test.iloc[at % 10].items()}
+        row[columns[field]] = value
+        (v,) = cancer_rails.check(pd.DataFrame([row]))
+        assert v.status == 400  # the guard refused it: invalid input
+        window.insert(
+            at % (len(window) + 1),
+            replace(_record(row, v.to_dict(), status=400), problem=v.problem),
+        )
+    got = check_traffic_batches(
+        cancer_rails.reference,
+        [window[:40], window[40:]],
+        cancer_rails.contract,
+        task="classification",
+        since=NOW,
+    )
+    assert base.inputs is not None and got.inputs is not None
+    assert got.inputs.fields == base.inputs.fields
+    assert got.outputs is not None and base.outputs is not None
+    assert got.outputs.fields == base.outputs.fields
+    assert got.n_rows == base.n_rows == len(clean_only)
+    assert got.n_refused == len(refused) and base.n_refused == 0
+    assert got.refusal_rate == pytest.approx(len(refused) / (len(clean_only) + len(refused)))
+    doc = got.to_dict()
+    assert doc["n_refused"] == len(refused) and doc["refusal_rate"] == got.refusal_rate

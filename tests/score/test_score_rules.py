@@ -44,7 +44,10 @@ def test_every_item_has_a_rule_and_a_result_on_its_scale(world: World) -> None:
     assert all(full[i].score is None for i in ORGANISATIONAL)
     # this world shows no git repository and no feature-code tests: those two stay open
     assert full["mltest.model.1"].score is None and full["mltest.data.7"].score is None
-    for item_id in AUTOMATIC - {"mltest.model.1", "mltest.data.7"}:
+    # nor labelled outcomes over time: prediction quality is a gap (drift is no label)
+    assert full["mltest.monitoring.7"].score is None
+    assert "--baseline" in full["mltest.monitoring.7"].next_step
+    for item_id in AUTOMATIC - {"mltest.model.1", "mltest.data.7", "mltest.monitoring.7"}:
         r = full[item_id]
         assert r.score is not None and r.evidence and r.next_step, item_id
     report = combine(full, {})
@@ -113,7 +116,7 @@ def test_drift_and_auth_settings_move_the_scores(world: World, tmp_path: Path) -
     settings.write_text("auth: false\ndrift_every_s: null\ncors_origins: ['*']\n")
     res = evaluate(collect(world.sources(serve_settings=settings)))
     assert res["mltest.monitoring.3"].score == 0.5  # only the descriptors' comparison left
-    assert res["mltest.monitoring.7"].score == 0.0
+    assert res["mltest.monitoring.7"].score is None  # no labels either way: a gap
     assert res["robustness.deployment.monitoring"].score == 2.0
     assert "--drift-every" in res["robustness.deployment.monitoring"].next_step
     assert res["robustness.security.access"].score == 2.0  # keys, keyed log; auth off now
@@ -145,7 +148,7 @@ def test_more_evidence_never_lowers_a_bench_score(world: World, tmp_path: Path) 
     one = scores(world.sources())
     two = scores(world.sources(bench=(world.record, again)))
     assert one["robustness.training.stability"] == 1.0
-    assert two["robustness.training.stability"] == 2.0  # the same config run again
+    assert two["robustness.training.stability"] == 2.0  # the same config, the same numbers
     assert all((two[k] or 0) >= (one[k] or 0) for k in ITEMS if k.startswith("robustness.training"))
 
 
@@ -186,3 +189,40 @@ def test_a_verified_record_is_documented_reproducibility(world: World, tmp_path:
     corrupt = collect(world.sources(bench=(record,)))
     assert any("record.verified.json" in g.problem for g in corrupt.gaps)
     assert corrupt.bench is not None and corrupt.bench.records[0].verified is None
+
+
+def test_prediction_drift_alone_is_no_evidence_of_prediction_quality(
+    world: World, tmp_path: Path
+) -> None:
+    """Drift checked every 5 min on the outputs, no labels: a gap with the next step; a
+    regression gate on labelled data (bench --baseline) in CI scores it, by hand half."""
+    drift_only = evaluate(collect(world.sources()))["mltest.monitoring.7"]
+    assert drift_only.score is None
+    assert "labelled" in drift_only.rule and "--baseline" in drift_only.next_step
+    assert any("prediction drift checked" in e for e in drift_only.evidence)
+    project = tmp_path / "project"
+    gate = "      - run: mlrails bench bench.yaml --baseline main.json --fail-on regression\n"
+    write_project(project, CI_TESTS_AND_BENCH + gate)
+    gated = evaluate(collect(world.sources(project=project)))["mltest.monitoring.7"]
+    assert gated.score == 1.0 and "labelled" in gated.rule
+    by_hand = tmp_path / "by-hand"
+    write_project(by_hand, CI_TESTS_AND_BENCH)
+    (by_hand / "Makefile").write_text("gate:\n\tmlrails bench bench.yaml --baseline main.json\n")
+    manual = evaluate(collect(world.sources(project=by_hand)))["mltest.monitoring.7"]
+    assert manual.score == 0.5
+
+
+def test_a_config_run_twice_with_different_numbers_is_not_reproduced(
+    world: World, tmp_path: Path
+) -> None:
+    """Running a config again is evidence of reproducibility only when the numbers agree."""
+    raw = json.loads(world.record.read_text())
+    raw["run_id"] += "-again"
+    cell = next(c for c in raw["cells"] if c["error"] is None)
+    cell["metrics"]["accuracy"] -= 0.01
+    again = tmp_path / "again.json"
+    again.write_text(json.dumps(raw))
+    one = evaluate(collect(world.sources()))["robustness.training.stability"]
+    two = evaluate(collect(world.sources(bench=(world.record, again))))
+    assert two["robustness.training.stability"].score == one.score
+    assert "reproduce" in two["robustness.training.stability"].rule

@@ -234,3 +234,29 @@ def test_two_workers_on_one_log_send_one_webhook(
         assert len(receiver.bodies) == 1 and second["webhook"] is None
     finally:
         twin.stop()
+
+
+def test_a_row_refused_by_validation_moves_no_input_statistic(
+    make_server: ServerFactory, fitted: Fitted
+) -> None:
+    """One row refused with 400 (an absurd value) after clean traffic: /v1/drift's input
+    statistics are those of the clean rows alone; the refusal is its own series, in the
+    document and on /metrics."""
+    s = make_server(drift_every_s=None)
+    s.post({"instances": _rows(fitted.X.head(100))})
+    clean = s.client.post("/v1/drift").json()["check"]
+    assert clean["n_refused"] == 0 and clean["refusal_rate"] == 0.0
+    bad = _rows(fitted.X.head(1))[0]
+    bad["mean radius"] = 3.9e6
+    s.post({"instances": [bad]})
+    assert [r.status for r in s.store.decisions() if r.status != 200 and r.input == bad] == [400]
+    check = s.client.post("/v1/drift").json()["check"]
+    assert check["n_rows"] == 100 and check["n_refused"] == 1
+    assert check["refusal_rate"] == pytest.approx(1 / 101)
+    assert check["inputs"]["fields"] == clean["inputs"]["fields"]
+    assert check["outputs"]["fields"] == clean["outputs"]["fields"]
+    metrics = s.client.get("/metrics").text
+    assert "mlrails_drift_refused_rows 1.0" in metrics
+    assert "mlrails_drift_window_rows 100.0" in metrics
+    line = next(ln for ln in metrics.splitlines() if ln.startswith("mlrails_drift_refusal_rate "))
+    assert float(line.split()[-1]) == pytest.approx(1 / 101)

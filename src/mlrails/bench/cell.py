@@ -31,6 +31,7 @@ from mlrails.bench.perturbations import Perturbation, check_severity, make
 from mlrails.bench.record import CellRecord, Reliability, RocCurve, pack_bits
 from mlrails.guard.rails import Rails
 from mlrails.guard.verdict import Verdict
+from mlrails.reliability.calibration import expected_calibration_error
 
 #: bootstrap resamples per cell (percentile intervals)
 N_RESAMPLES = 1000
@@ -207,17 +208,20 @@ def _measure(
         )
         y_model = classes[np.argmax(proba, axis=1)]
         mm = model_metrics(yp, proba, classes)
+        index = {c: i for i, c in enumerate(classes.tolist())}
+        y_idx = np.array([index[v] for v in np.asarray(yp).tolist()], dtype=np.intp)
+        served = served_probabilities(rails, proba)
         metrics = {
             "accuracy": mm.accuracy,
             "f1_macro": mm.f1_macro,
-            "ece": mm.ece,
+            "ece_model": mm.ece,
+            "ece_rails": float(expected_calibration_error(served, y_idx)),
             "brier": mm.brier,
             "nll": mm.nll,
         }
-        index = {c: i for i, c in enumerate(classes.tolist())}
-        y_idx = np.array([index[v] for v in np.asarray(yp).tolist()], dtype=np.intp)
         wrong = np.asarray(y_model != np.asarray(yp))
         reps = resample.classification_replicates(W, y_idx, proba)
+        reps["ece_rails"] = resample.ece_replicates(W, y_idx, served)
         out["classes"] = [_plain(c) for c in classes.tolist()]
         out["confusion"] = confusion_matrix(yp, y_model, labels=classes).tolist()
         out["reliability"] = reliability(proba, ~wrong)
@@ -242,6 +246,15 @@ def _measure(
         correct=pack_bits(~wrong),
     )
     return out
+
+
+def served_probabilities(rails: Rails, proba: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The probabilities the rails serve for the model's ``proba``: its calibrator's output
+    (what every answered verdict carries in ``probabilities``), on every row, so that
+    ``ece_rails`` and ``ece_model`` are measured on the same rows."""
+    if rails.calibrator is None:
+        return proba
+    return np.asarray(rails.calibrator.transform(proba), dtype=np.float64)
 
 
 def _scores(verdicts: list[Verdict], name: str) -> NDArray[np.float64]:

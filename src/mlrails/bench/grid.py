@@ -158,6 +158,9 @@ class GridConfig(BaseModel):
     ray_address: str | None = None
     n_resamples: int = Field(1000, ge=100, le=100_000)
     regression_tolerance: float | None = Field(None, gt=0)
+    #: where record.json, report.html and summary.md go (relative to the config's folder);
+    #: ``mlrails bench --out`` wins over it
+    out: Path | None = None
 
     @model_validator(mode="after")
     def _pairs(self) -> GridConfig:
@@ -224,6 +227,7 @@ seeds: [0, 1, 2]            # each cell is seeded: same config, same numbers
 repeats: 1                  # > 1: independent re-draws per seed (for the power note)
 workers: 1                  # > 1: a local process pool (identical numbers)
 executor: local             # or ray (pip install 'mlrails[ray]'): same numbers
+# out: bench-results/       # output folder (relative to this file); --out wins
 # ray_address: ray://head:10001   # an existing Ray cluster (default: a local instance)
 """
 
@@ -249,6 +253,8 @@ def read_config(path: str | Path) -> GridConfig:
     base = p.parent
     if cfg.artifact is not None:
         cfg.artifact = _resolve(base, cfg.artifact)
+    if cfg.out is not None:
+        cfg.out = _resolve(base, cfg.out)
     for m in cfg.models:
         m.artifact = _resolve(base, m.artifact)
         if m.model is not None:

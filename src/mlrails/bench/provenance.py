@@ -56,8 +56,8 @@ PACKAGES = (
     "shap",
     "skops",
 )
-#: config keys that decide where cells run, not what they measure
-_SCHEDULING = ("workers", "executor", "ray_address")
+#: config keys that decide where cells run or their results go, not what they measure
+_SCHEDULING = ("workers", "executor", "ray_address", "out")
 _CHUNK = 1 << 20
 #: where paths live in a dumped GridConfig (``*``: any list index)
 _PATHS = frozenset(

@@ -56,7 +56,10 @@ class CellRecord(BaseModel):
     """One cell of the grid: what ran (pair, kind, name, severity, seed, repeat, params) and
     what it measured, or its error.
 
-    ``metrics`` holds flat names: ``accuracy, f1_macro, ece, brier, nll`` (classification) or
+    ``metrics`` holds flat names: ``accuracy, f1_macro, ece_model, ece_rails, brier, nll``
+    (classification: ``ece_model`` is the expected calibration error of the bare model's
+    probabilities, ``ece_rails`` that of the calibrated probabilities the rails serve, on the
+    same rows) or
     ``rmse, mae, r2`` (regression), then ``silent_failure_rate, false_alarm_rate,
     refusal_rate`` and ``auroc.<safeguard>``; ``intervals[name] = (low, high)`` is its
     bootstrap interval. ``confusion[i][j]``: rows of true class ``classes[i]`` predicted as

@@ -39,18 +39,21 @@ from mlrails.bench.svg import Series, line_chart
 PRECISION = 3
 
 #: model-quality metrics in display order (those a run measured are shown)
-QUALITY = ("accuracy", "f1_macro", "ece", "brier", "nll", "rmse", "mae", "r2")
+QUALITY = ("accuracy", "f1_macro", "ece_model", "ece_rails", "brier", "nll", "rmse", "mae", "r2")
 #: metrics drawn against severity (those a run measured), then the rails' silent failures
 CURVES = ("accuracy", "rmse")
 #: how the rails are graded
 RAILS = ("silent_failure_rate", "false_alarm_rate", "refusal_rate")
 #: metrics where lower is better (for the "worst under stress" column)
-LOWER_IS_BETTER = frozenset({"ece", "brier", "nll", "rmse", "mae", "silent_failure_rate"})
+LOWER_IS_BETTER = frozenset(
+    {"ece_model", "ece_rails", "brier", "nll", "rmse", "mae", "silent_failure_rate"}
+)
 
 LABELS = {
     "accuracy": "accuracy",
     "f1_macro": "F1 (macro)",
-    "ece": "ECE",
+    "ece_model": "ECE (model, raw)",
+    "ece_rails": "ECE (rails, calibrated)",
     "brier": "Brier",
     "nll": "NLL",
     "rmse": "RMSE",
@@ -518,13 +521,14 @@ def _reliability_chart(v: _View, cond: _Condition, pair: str, worst: int) -> str
         )
     svg = line_chart(
         series,
-        title=f"{pair}: reliability, {cond.name}",
+        title=f"{pair}: reliability (model, raw), {cond.name}",
         x_label="confidence",
         y_label="accuracy",
         unit=True,
         diagonal=True,
     )
-    return _figure(svg, "reliability", "per confidence bin; diagonal: calibrated", pair=pair)
+    cap = "the bare model's top-1 confidence per bin (before calibration); diagonal: calibrated"
+    return _figure(svg, "reliability", cap, pair=pair)
 
 
 def _status_table(v: _View, cond: _Condition) -> str:
@@ -830,7 +834,7 @@ def render_markdown(
     if gate is not None:
         out += _md_gate(gate)
     out += ["## Clean", ""]
-    cols = v.quality[:3] + list(RAILS[:2])
+    cols = [m for m in v.quality if m not in ("brier", "nll", "r2")] + list(RAILS[:2])
     out += _md_table(
         ["pair"] + [_label(c) for c in cols],
         ([_md(p)] + [fmt_agg(aggregate(v.clean.get(p, []), c)) for c in cols] for p in v.pairs),

@@ -44,8 +44,8 @@ def classification_replicates(
     P: F64,
     n_bins: int = 15,
 ) -> dict[str, F64]:
-    """Bootstrap replicates of accuracy, macro F1, ECE (``n_bins`` as
-    :func:`~mlrails.reliability.calibration.expected_calibration_error`), Brier and NLL."""
+    """Bootstrap replicates of accuracy, macro F1, ECE (``ece_model``), Brier and NLL of the
+    model's probabilities ``P``."""
     n, k = P.shape
     pred = np.argmax(P, axis=1)
     correct = (pred == y_idx).astype(np.float64)
@@ -58,18 +58,27 @@ def classification_replicates(
         den = 2 * tp + fp + fn
         f1 += np.where(den > 0, 2 * tp / np.where(den > 0, den, 1.0), 0.0)
     out["f1_macro"] = f1 / k
-    conf = P.max(axis=1)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    bins = np.clip(np.searchsorted(edges[1:-1], conf, side="left"), 0, n_bins - 1)
-    onehot_bins = np.zeros((n, n_bins))
-    onehot_bins[np.arange(n), bins] = conf - correct
-    out["ece"] = np.abs(W @ onehot_bins).sum(axis=1) / n
+    out["ece_model"] = ece_replicates(W, y_idx, P, n_bins)
     onehot = np.zeros_like(P)
     onehot[np.arange(n), y_idx] = 1.0
     out["brier"] = W @ np.sum((P - onehot) ** 2, axis=1) / n
     eps = np.finfo(P.dtype).eps
     p_true = np.clip(P[np.arange(n), y_idx], eps, 1 - eps)
     out["nll"] = W @ -np.log(p_true) / n
+    return out
+
+
+def ece_replicates(W: F64, y_idx: NDArray[np.intp], P: F64, n_bins: int = 15) -> F64:
+    """Bootstrap replicates of the ECE of ``P`` (``n_bins`` as
+    :func:`~mlrails.reliability.calibration.expected_calibration_error`, from per-bin sums)."""
+    n = P.shape[0]
+    correct = (np.argmax(P, axis=1) == y_idx).astype(np.float64)
+    conf = P.max(axis=1)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bins = np.clip(np.searchsorted(edges[1:-1], conf, side="left"), 0, n_bins - 1)
+    onehot_bins = np.zeros((n, n_bins))
+    onehot_bins[np.arange(n), bins] = conf - correct
+    out: F64 = np.abs(W @ onehot_bins).sum(axis=1) / n
     return out
 
 

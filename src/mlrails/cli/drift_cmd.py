@@ -134,6 +134,11 @@ def _run(
         config=DriftConfig(alpha=alpha),
     )
     if check.n_rows == 0:
+        if check.n_refused:
+            raise MlrailsError(
+                f"{shown}: every row logged in the last {window} ({check.n_refused}) was "
+                "refused by validation; no input to compare"
+            )
         raise MlrailsError(f"{shown}: no row was logged in the last {window}")
     table = Table(
         title=f"{check.n_rows} logged rows from {shown} (last {window}) vs {n_ref} reference rows"
@@ -155,6 +160,11 @@ def _run(
                 "[red]yes[/]" if f.alarm else "no",
             )
     console.print(table)
+    if check.n_refused:
+        sys.stderr.write(
+            f"{check.n_refused} row(s) refused by validation ({check.refusal_rate:.1%} of the "
+            "window), left out of the input statistics\n"
+        )
     for note in check.notes:
         sys.stderr.write(f"note: {note}\n")
     if json_out is not None:

@@ -386,15 +386,23 @@ def bench(
         bool, typer.Option("--init", help="Print a commented example config and exit.")
     ] = False,
     out: Annotated[
-        Path,
-        typer.Option(help="Directory for record.json, report.html and summary.md."),
-    ] = Path("bench-results"),
+        Path | None,
+        typer.Option(
+            help="Directory for record.json, report.html and summary.md "
+            "(default: the config's `out:`, else bench-results).",
+            show_default=False,
+        ),
+    ] = None,
     store: Annotated[
-        str,
-        typer.Option(help="Database the run is recorded in (SQLite path or postgresql:// URL)."),
-    ] = DEFAULT_STORE,
+        str | None,
+        typer.Option(
+            help="Database to record the run in, or to look a run id up in (SQLite path or "
+            "postgresql:// URL). Default: none (the record is the JSON file in --out).",
+            show_default=False,
+        ),
+    ] = None,
     no_store: Annotated[
-        bool, typer.Option("--no-store", help="Do not record the run in the database.")
+        bool, typer.Option("--no-store", help="Do not use a database (the default).")
     ] = False,
     executor: Annotated[
         str | None, typer.Option(help="local or ray (default: the config's).")
@@ -423,8 +431,9 @@ def bench(
     intervals, and how the rails treated its wrong answers: silent failures (wrong, yet
     200), false alarms (right, yet flagged), the status mix and each safeguard's detection
     AUROC. Pairs are compared with exact tests, Holm-corrected. The run is recorded with its
-    provenance (hashes, seeds, versions, git commit, machine) in OUT/record.json and the
-    database; OUT/report.html and OUT/summary.md hold the report.
+    provenance (hashes, seeds, versions, git commit, machine) in OUT/record.json (and in
+    the database --store names, if given); OUT/report.html and OUT/summary.md hold the
+    report. OUT: --out, else the config's `out:`, else bench-results.
 
     Examples:
 
@@ -432,7 +441,8 @@ def bench(
       mlrails bench bench.yaml               # progress bar, table, bench-results/report.html
       mlrails bench verify bench-results/record.json   # re-run: bit-identical metrics?
       mlrails bench bench.yaml --baseline main.json    # exit 1 on a significant regression
-      mlrails bench report RUN_ID --out old/           # report of a stored run
+      mlrails bench bench.yaml --store runs.db         # also record the run in a database
+      mlrails bench report RUN_ID --store runs.db --out old/   # report of a stored run
 
     Exit codes: 0 done, 1 regression (or verify mismatch), 2 bad input.
     """
@@ -448,7 +458,9 @@ def bench(
         if record_ref is None:
             _fail(f"mlrails bench {target} RECORD: give a record file or run id")
         try:
-            _bench_record_command(target, record_ref, store_target, out, executor, workers)
+            _bench_record_command(
+                target, record_ref, store_target, out or BENCH_OUT, executor, workers
+            )
         except MlrailsError as exc:
             _fail(str(exc))
         return
@@ -472,9 +484,13 @@ def _bench_executor(name: str | None, workers: int | None, cfg: Any) -> Any:
     return get_executor(chosen, workers or cfg.workers, **options)
 
 
+#: where `mlrails bench` writes when neither --out nor the config's `out:` says
+BENCH_OUT = Path("bench-results")
+
+
 def _bench_run(
     config: Path,
-    out: Path,
+    out_flag: Path | None,
     store_target: str | None,
     executor: str | None,
     workers: int | None,
@@ -491,6 +507,7 @@ def _bench_run(
     from mlrails.bench.storage import load_record
 
     cfg = read_config(config)
+    out = out_flag or cfg.out or BENCH_OUT
     base = None if baseline is None else load_record(baseline, store_target)
     ex = _bench_executor(executor, workers, cfg)
     with _progress() as bar:
@@ -551,29 +568,7 @@ def _bench_store(record: Any, store_target: str | None) -> str | None:
 
 
 def _bench_table(record: Any, comparisons: Any, notes: Any) -> None:
-    table = Table(title=f"{len(record.cells)} cells; 95 % bootstrap intervals")
-    cols = ("cell", "accuracy", "interval", "ECE", "silent failures", "false alarms", "200 share")
-    for col in cols:
-        table.add_column(col, justify="left" if col == "cell" else "right")
-    for c in record.cells:
-        key = rich.markup.escape(c.key)
-        if c.error is not None:
-            table.add_row(key, f"[red]failed: {rich.markup.escape(c.error)}[/]")
-            continue
-        m = c.metrics
-        main = "accuracy" if "accuracy" in m else "rmse"
-        lo_hi = c.intervals.get(main)
-        sf, fa = m.get("silent_failure_rate"), m.get("false_alarm_rate")
-        table.add_row(
-            key,
-            f"{m[main]:.3f}" + ("" if main == "accuracy" else " RMSE"),
-            "-" if lo_hi is None else f"{lo_hi[0]:.3f}–{lo_hi[1]:.3f}",
-            "-" if m.get("ece") is None else f"{m['ece']:.3f}",
-            "-" if sf is None else f"{sf:.1%}",
-            "-" if fa is None else f"{fa:.1%}",
-            f"{c.status_mix.get('200', 0.0):.1%}",
-        )
-    console.print(table)
+    console.print(bench_cells_table(record))
     significant = [c for c in comparisons if c.significant]
     if significant:
         t = Table(title="significant differences between pairs (Holm-adjusted)")
@@ -596,6 +591,48 @@ def _bench_table(record: Any, comparisons: Any, notes: Any) -> None:
                 f"{n.sd:.4f}", f"±{n.target:.3f}", str(n.replicates_needed),
             )  # fmt: skip
         console.print(t)
+
+
+def bench_cells_table(record: Any) -> Table:
+    """One row per cell, its full name first (never cut: it folds onto a second line only
+    when even a compact table does not fit); values that belong together share a column on
+    two lines, so that the table fits 80 columns."""
+    import rich.box
+
+    table = Table(
+        title=f"{len(record.cells)} cells; 95 % bootstrap intervals",
+        caption="ECE: first line the model's raw probabilities, second line the calibrated\n"
+        "ones the rails serve",
+        box=rich.box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
+    keys = [rich.markup.escape(c.key) for c in record.cells]
+    width = max((len(c.key) for c in record.cells), default=4)
+    table.add_column("cell", min_width=width, max_width=width, overflow="fold")
+    for col in ("accuracy\n95 % CI", "ECE\nmodel\nrails", "silent\nfailures", "false\nalarms"):
+        table.add_column(col, justify="right")
+    table.add_column("200\nshare", justify="right")
+    for key, c in zip(keys, record.cells, strict=True):
+        if c.error is not None:  # its message under its name, in the widest column
+            table.add_row(f"{key}\n[red]failed: {rich.markup.escape(c.error)}[/]", *"-----")
+            continue
+        m = c.metrics
+        main = "accuracy" if "accuracy" in m else "rmse"
+        lo_hi = c.intervals.get(main)
+        sf, fa = m.get("silent_failure_rate"), m.get("false_alarm_rate")
+        ece = [m.get("ece_model"), m.get("ece_rails")]
+        table.add_row(
+            key,
+            f"{m[main]:.3f}"
+            + ("" if main == "accuracy" else " RMSE")
+            + ("" if lo_hi is None else f"\n{lo_hi[0]:.3f}–{lo_hi[1]:.3f}"),
+            "-" if ece[0] is None else "\n".join("-" if e is None else f"{e:.3f}" for e in ece),
+            "-" if sf is None else f"{sf:.1%}",
+            "-" if fa is None else f"{fa:.1%}",
+            f"{c.status_mix.get('200', 0.0):.1%}",
+        )
+    return table
 
 
 def _bench_record_command(

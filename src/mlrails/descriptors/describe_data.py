@@ -23,6 +23,7 @@ from mlrails.descriptors.production_data import ProductionData, ProductionDataFi
 from mlrails.descriptors.statistics import DEFAULT_BINS, FieldStatistics
 from mlrails.descriptors.training_data import TrainingData, TrainingDataField, TrainingLabelShare
 from mlrails.errors import DataError, MlrailsError
+from mlrails.protocol.problem import INVALID_INPUT
 
 PREDICTION_FIELD = "prediction"
 """The production field holding the guard's answers; the training label maps to it."""
@@ -166,12 +167,14 @@ def describe_production_data(
 
     ``store`` is a decision log (SQLite path, ``postgresql://`` URL or an open
     :class:`~mlrails.store.Store`). Only row-level records count (request-level failures have
-    no row). Fields are the contract's when given (values that are not numbers count as
-    missing in a numeric field), else every key seen. A field the ``training`` descriptor has
-    a histogram for is binned with its edges. The guard's answers are the statistics of a
-    field ``prediction`` (class frequencies of the answered rows; the training label maps to
-    it), not the ``distribution``: that one holds production *labels*, which a decision log
-    does not have, so it is left empty (mismatch compares labels with predictions as
+    no row), and rows refused by validation stay out of the field statistics (their
+    values broke the contract; the data sources text counts them). Fields are the
+    contract's when given (values that are not numbers count as missing in a numeric
+    field), else every key seen. A field the ``training`` descriptor has a histogram for is
+    binned with its edges. The guard's answers are the statistics of a field ``prediction``
+    (class frequencies of the answered rows; the training label maps to it), not the
+    ``distribution``: that one holds production *labels*, which a decision log does not
+    have, so it is left empty (mismatch compares labels with predictions as
     ``MM-PREDICTION-SHIFT`` and labels with labels as ``MM-LABEL-SHIFT``).
     """
     frame, rows, shown = logged_window(store, since=since, until=until, contract=contract)
@@ -223,25 +226,44 @@ def logged_window(
     contract: InputContract | None = None,
 ) -> tuple[pd.DataFrame, list[DecisionRecord], str]:
     """The inputs logged in ``[since, until)`` as a typed table (the contract's fields when
-    given: numbers where a field is numeric, anything else missing), their records, and the
-    store as shown to people. :class:`MlrailsError` if no row was logged in the window."""
+    given: numbers where a field is numeric, anything else missing; rows refused by
+    validation left out), every row-level record of the window, and the store as shown to
+    people. :class:`MlrailsError` if no row (or only refused rows) was logged."""
     records, shown = window_records(store, since, until)
-    frame, rows = inputs_frame(records, contract)
+    frame, kept = inputs_frame(records, contract)
+    rows = [r for r in records if r.row_index is not None]
+    when = _window_text(since, until)
     if not rows:
-        raise MlrailsError(f"{shown}: no row was logged {_window_text(since, until)}")
+        raise MlrailsError(f"{shown}: no row was logged {when}")
+    if not kept:
+        raise MlrailsError(
+            f"{shown}: every row logged {when} ({len(rows)}) was refused by validation; "
+            "no input statistics to describe"
+        )
     return frame, rows, shown
+
+
+def refused_by_validation(record: DecisionRecord) -> bool:
+    """Whether the row was refused by input validation (``invalid-input``, 400 by default):
+    its values broke the contract, so they describe the caller's bug, not the traffic, and
+    are kept out of input statistics (counted as refusals instead)."""
+    if record.problem is not None and record.problem.endswith("/" + INVALID_INPUT.slug):
+        return True
+    out = record.output
+    return isinstance(out, dict) and out.get("outcome") == INVALID_INPUT.outcome.value
 
 
 def inputs_frame(
     records: Sequence[DecisionRecord], contract: InputContract | None = None
 ) -> tuple[pd.DataFrame, list[DecisionRecord]]:
     """The row-level records' inputs as a typed table (see :func:`logged_window`) and those
-    records. A row sent as a list is read in the contract's field order."""
+    records. A row sent as a list is read in the contract's field order. Rows refused by
+    validation (:func:`refused_by_validation`) are left out."""
     names_in_order = [f.name for f in contract.fields] if contract is not None else []
     rows: list[DecisionRecord] = []
     inputs: list[dict[str, Any]] = []
     for r in records:
-        if r.row_index is None:
+        if r.row_index is None or refused_by_validation(r):
             continue
         if isinstance(r.input, dict):
             inputs.append(r.input)
@@ -333,7 +355,9 @@ def _missing_text(series: pd.Series[Any]) -> str:
 def _status_text(rows: Sequence[DecisionRecord]) -> str:
     counts = Counter(r.status for r in rows)
     mix = ", ".join(f"{n} with status {s}" for s, n in sorted(counts.items()))
-    return f"{len(rows)} logged rows ({mix})"
+    refused = sum(refused_by_validation(r) for r in rows)
+    left_out = f"; {refused} refused by validation, left out of the statistics" if refused else ""
+    return f"{len(rows)} logged rows ({mix}{left_out})"
 
 
 def _rate_text(

@@ -6,9 +6,10 @@ At fit time the artifact stores a :class:`TrafficReference`: the training inputs
 split as the guard answered them there (``prediction``: the class, missing where the guard refused
 the row, or the value for a regressor; ``confidence``: the calibrated maximum probability).
 Reference and window go through the same verdict-to-output rule, so refusals bias neither
-side. A check reads the decisions of a time window and compares the logged
-inputs, and the predictions and confidences of the answered rows, with it: two families of
-tests, each with its own Benjamini–Hochberg control (outputs exist only for answered rows, so
+side. A check reads the decisions of a time window and compares the logged inputs (rows
+refused by validation left out, counted as refusals), and the predictions and confidences
+of the answered rows, with it: two families of tests, each with its own Benjamini–Hochberg
+control (outputs exist only for answered rows, so
 the two families see different rows).
 """
 
@@ -87,8 +88,12 @@ _CATEGORICAL = ("categorical", "boolean")
 class DriftCheck:
     """One comparison of a window of logged traffic with the artifact's reference.
 
-    ``inputs``/``outputs`` are None when the window had no row of that kind (no logged row;
-    no answered row) or the artifact keeps no input reference (image-like inputs).
+    ``n_rows``: rows whose inputs were compared; ``n_refused``: rows refused by validation
+    (``invalid-input``), kept out of the input statistics — their values broke the contract,
+    one absurd value would otherwise move a field's distribution — and reported as a
+    separate series (:attr:`refusal_rate`). ``inputs``/``outputs`` are None when the window
+    had no row of that kind (no logged row; no answered row) or the artifact keeps no input
+    reference (image-like inputs).
     """
 
     time: datetime
@@ -100,6 +105,13 @@ class DriftCheck:
     inputs: DriftReport | None
     outputs: DriftReport | None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    n_refused: int = 0
+
+    @property
+    def refusal_rate(self) -> float | None:
+        """Share of the window's rows refused by validation (None without rows)."""
+        total = self.n_rows + self.n_refused
+        return self.n_refused / total if total else None
 
     @property
     def alarm(self) -> bool:
@@ -119,6 +131,8 @@ class DriftCheck:
             "n_records": self.n_records,
             "n_rows": self.n_rows,
             "n_answered": self.n_answered,
+            "n_refused": self.n_refused,
+            "refusal_rate": self.refusal_rate,
             "alarm": self.alarm,
             "alarming": self.alarming,
             "inputs": None if self.inputs is None else self.inputs.to_dict(),
@@ -186,17 +200,18 @@ def check_traffic_batches(
     """:func:`check_traffic` over the log read batch by batch (``Store.iter_decisions``):
     each batch is turned into typed columns at once, so a large window never holds all its
     records in memory. Records at or after ``until`` are left out."""
-    from mlrails.descriptors.describe_data import inputs_frame
+    from mlrails.descriptors.describe_data import inputs_frame, refused_by_validation
 
     cfg = config or DriftConfig()
     end = until or datetime.now(UTC)
     input_parts: list[pd.DataFrame] = []
     output_parts: list[pd.DataFrame] = []
-    n_records = n_rows = 0
+    n_records = n_rows = n_refused = 0
     for batch in batches:
         kept = [r for r in batch if until is None or _aware(r.time) < until]
         n_records += len(kept)
-        frame, rows = inputs_frame(kept, contract)
+        n_refused += sum(r.row_index is not None and refused_by_validation(r) for r in kept)
+        frame, rows = inputs_frame(kept, contract)  # refused rows left out
         if rows:
             input_parts.append(frame)
             n_rows += len(rows)
@@ -208,7 +223,11 @@ def check_traffic_batches(
     if reference.inputs is None:
         notes.append("the artifact keeps no input reference (image-like inputs)")
     elif not input_parts:
-        notes.append("no row was logged in the window")
+        notes.append(
+            f"every row of the window ({n_refused}) was refused by validation"
+            if n_refused
+            else "no row was logged in the window"
+        )
     else:
         window = pd.concat(input_parts, ignore_index=True)
         inputs = _compare(reference.inputs, window, cfg, notes, "inputs")
@@ -231,6 +250,7 @@ def check_traffic_batches(
         inputs=inputs,
         outputs=outputs,
         notes=tuple(notes),
+        n_refused=n_refused,
     )
 
 

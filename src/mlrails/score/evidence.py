@@ -145,6 +145,9 @@ class BenchRecordFact:
     #: ``mlrails bench verify`` kept beside the record: True reproduced bit for bit, False
     #: differed, None never verified
     verified: bool | None = None
+    #: SHA-256 of every cell's measured numbers (not its wall time or memory): two runs of
+    #: one config with equal hashes reproduced each other
+    results_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,21 @@ class BenchFacts:
         """Configs run more than once (a baseline exists to compare a new run with)."""
         hashes = [r.config_hash for r in self.records]
         return sum(1 for h in set(hashes) if hashes.count(h) > 1)
+
+    @property
+    def reproduced_configs(self) -> int:
+        """Configs run more than once whose runs measured identical numbers (a re-run
+        compared with the record, not merely repeated)."""
+        by_config: dict[str, set[str]] = {}
+        runs: dict[str, set[str]] = {}
+        for r in self.records:
+            by_config.setdefault(r.config_hash, set()).add(r.results_hash)
+            runs.setdefault(r.config_hash, set()).add(r.run_id)
+        return sum(
+            1
+            for h, results in by_config.items()
+            if len(runs[h]) > 1 and len(results) == 1 and "" not in results
+        )
 
     @property
     def gate_ready(self) -> bool:
@@ -548,7 +566,15 @@ def read_bench_record(path: Path) -> BenchRecordFact:
         regression_tolerance=_float(tolerance),
         peak_mb=max((c.peak_mb for c in rec.cells), default=0.0),
         git_commit=rec.git_commit,
+        results_hash=_results_hash(rec),
     )
+
+
+def _results_hash(rec: Any) -> str:
+    """SHA-256 of the cells' measured numbers (wall time and peak memory left out)."""
+    cells = [c.model_dump(mode="json", exclude={"wall_s", "peak_mb"}) for c in rec.cells]
+    text = json.dumps(cells, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # -- store -------------------------------------------------------------------------------

@@ -370,8 +370,9 @@ MLTEST: tuple[Section, ...] = (
             ),
             (
                 "Prediction quality has not regressed",
-                "Is the quality of predictions in production monitored (labels, proxies or "
-                "prediction drift)?",
+                "Is the quality of predictions measured against labelled outcomes over time "
+                "(realised accuracy, a regression gate on labelled data)? Prediction drift "
+                "alone does not answer it.",
             ),
         ],
     ),

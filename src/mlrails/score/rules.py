@@ -395,11 +395,14 @@ def training_stability(e: Evidence) -> RuleResult:
         "several seeds or repeats per cell",
         "set `seeds: [0, 1, 2]` or `repeats: 3` in the bench config",
     )
+    # a command written down, or a config merely run twice, shows no equal numbers: only a
+    # re-run compared with the record does (bench verify's outcome, or identical results)
     pts.add(
-        (p is not None and (p.runs("bench_verify") or p.documents("bench_verify")))
-        or (b is not None and (b.repeated_configs > 0 or bool(b.verified))),
-        "re-run verified (bench verify documented or the same config run again)",
-        "a re-run compared with the record",
+        (p is not None and p.runs("bench_verify"))
+        or (b is not None and (b.reproduced_configs > 0 or bool(b.verified))),
+        "re-run reproduced the record (bench verify, or the same config re-run with "
+        "identical numbers)",
+        "a re-run shown to reproduce the record",
         "run `mlrails bench verify RECORD` (bit-identical metrics?)",
     )
     pts.add(
@@ -409,7 +412,13 @@ def training_stability(e: Evidence) -> RuleResult:
         "run `mlrails bench verify RECORD` in CI",
     )
     if b is not None:
-        pts.see(ev_bench(b, f"{len(b.records)} records, {b.repeated_configs} configs re-run"))
+        pts.see(
+            ev_bench(
+                b,
+                f"{len(b.records)} records, {b.repeated_configs} configs re-run, "
+                f"{b.reproduced_configs} with identical numbers",
+            )
+        )
     if p is not None:
         pts.see(ev_project(p, f"bench verify: {ci_where(p, 'bench_verify') or 'not found'}"))
     return pts.result()
@@ -1495,45 +1504,46 @@ def computing_performance(e: Evidence) -> RuleResult:
 
 @rule("mltest.monitoring.7")
 def prediction_quality(e: Evidence) -> RuleResult:
-    a, s, p = e.artifact, e.serve, e.project
-    if a is None and s is None and p is None:
+    """Only labelled outcomes answer "has prediction quality regressed?": a regression gate
+    on labelled data (``mlrails bench --baseline``: accuracy or RMSE tested for "worse").
+    Prediction drift is listed as evidence but scores nothing — a model can drift and stay
+    right, or go wrong without drifting; without labels the item is a gap."""
+    a, s, p, b = e.artifact, e.serve, e.project, e.bench
+    if a is None and s is None and p is None and b is None:
         return unknown(
-            "needs the artifact and serve settings, or the project",
-            "give --artifact RAILS --serve-settings FILE",
+            "needs labelled evidence: the project (a bench regression gate in CI) or bench records",
+            "give --project DIR (with `mlrails bench --baseline` in CI) or --bench RECORD",
         )
     ev: list[str] = []
     outputs = a is not None and "reference_outputs.npz" in a.drift_reference
     if a is not None:
         ev.append(ev_artifact(a, f"output reference {'kept' if outputs else 'absent'}"))
-    if outputs and s is not None and s.drift_every_s is not None:
+    if s is not None and s.drift_every_s is not None:
+        ev.append(ev_serve(s, f"prediction drift checked every {s.drift_every_s:g} s (no labels)"))
+    if b is not None:
+        ev.append(ev_bench(b, f"{len(b.records)} labelled bench records"))
+    if p is not None and p.runs("bench_gate"):
         return RuleResult(
             1.0,
-            f"prediction drift (outputs vs calibration outputs) checked every "
-            f"{s.drift_every_s:g} s",
-            (*ev, ev_serve(s, f"drift_every_s {s.drift_every_s}")),
-            "add labels when they arrive (bench on fresh data) and --drift-webhook URL",
+            "prediction quality tested on labelled data automatically: mlrails bench "
+            f"--baseline fails on a significant accuracy/RMSE regression "
+            f"({ci_where(p, 'bench_gate')})",
+            (*ev, ev_project(p, f"bench --baseline in {ci_where(p, 'bench_gate')}")),
+            "bench freshly labelled production rows as their labels arrive",
         )
-    if p is not None and p.runs("drift"):
-        return RuleResult(
-            1.0,
-            f"mlrails drift runs automatically ({ci_where(p, 'drift')})",
-            tuple(ev),
-            "keep it up",
-        )
-    if p is not None and p.documents("drift"):
+    if p is not None and p.documents("bench_gate"):
         return RuleResult(
             0.5,
-            "mlrails drift documented, run by hand",
-            tuple(ev),
-            "run `mlrails drift` on a schedule or serve with --drift-every 5m",
+            f"a regression gate on labelled data, run by hand ({ci_where(p, 'bench_gate')})",
+            (*ev, ev_project(p, "bench --baseline documented, not automated")),
+            "run `mlrails bench bench.yaml --baseline BASE.json --fail-on regression` in CI",
         )
-    if s is None and p is None:
-        return unknown("needs the serve settings (drift checks)", "give --serve-settings FILE", *ev)
-    return RuleResult(
-        0.0,
-        "prediction quality is not monitored (no periodic drift check on outputs)",
-        tuple(ev),
-        "serve with --drift-every 5m (re-fit if the artifact keeps no output reference)",
+    return unknown(
+        "no labelled outcome shows prediction quality over time (prediction drift, if "
+        "monitored, is not prediction quality)",
+        "label a sample of served rows as outcomes arrive and gate on them: "
+        "`mlrails bench bench.yaml --baseline BASE.json --fail-on regression` in CI",
+        *ev,
     )
 
 

@@ -141,7 +141,9 @@ class DriftMonitor:
                 self.status = _replace(self.status, state="error", error=str(exc), last_run=now)
                 return self.status
             state: DriftState = (
-                "alarm" if check.alarm else ("no_traffic" if check.n_rows == 0 else "ok")
+                "alarm"
+                if check.alarm
+                else ("no_traffic" if check.n_rows + check.n_refused == 0 else "ok")
             )
             self.metrics.drift_checks.labels(state).inc()
             self.metrics.observe_drift(check)

@@ -17,7 +17,9 @@
 * ``mlrails_drift_*{side,field}`` — the latest drift check of the logged traffic against the
   artifact's reference (``side`` input or output): ``alarm`` (0/1), ``statistic`` (KS D or
   chi-square), ``p_adjusted`` (Benjamini–Hochberg), ``effect_size``, ``psi``;
-  ``mlrails_drift_window_rows``, ``mlrails_drift_last_check_timestamp_seconds``,
+  ``mlrails_drift_window_rows`` (rows compared), ``mlrails_drift_refused_rows`` and
+  ``mlrails_drift_refusal_rate`` (rows refused by validation, kept out of the input
+  statistics), ``mlrails_drift_last_check_timestamp_seconds``,
   ``mlrails_drift_checks_total{result}`` and ``mlrails_drift_webhook_failures_total``.
 """
 
@@ -168,6 +170,17 @@ class ServeMetrics:
         self.drift_rows = Gauge(
             "mlrails_drift_window_rows", "Logged rows in the latest drift window", registry=r
         )
+        self.drift_refused = Gauge(
+            "mlrails_drift_refused_rows",
+            "Rows of the latest drift window refused by validation (kept out of its input "
+            "statistics)",
+            registry=r,
+        )
+        self.drift_refusal_rate = Gauge(
+            "mlrails_drift_refusal_rate",
+            "Share of the latest drift window's rows refused by validation",
+            registry=r,
+        )
         self.drift_last = Gauge(
             "mlrails_drift_last_check_timestamp_seconds",
             "Unix time of the latest drift check",
@@ -206,6 +219,8 @@ class ServeMetrics:
                 self.drift_effect.labels(side, f.field).set(f.effect_size)
                 self.drift_psi.labels(side, f.field).set(f.psi)
         self.drift_rows.set(check.n_rows)
+        self.drift_refused.set(check.n_refused)
+        self.drift_refusal_rate.set(check.refusal_rate or 0.0)
         self.drift_last.set(check.time.timestamp())
 
     def observe_batch(self, requests: int, rows: int, seconds: float) -> None:
