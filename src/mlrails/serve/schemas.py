@@ -160,4 +160,6 @@ class Readiness(BaseModel):
     status: str
     model: bool
     store: bool
+    #: the explainer built at start-up is done (built, or failed: explanations then say so)
+    explainer: bool = True
     artifact_hash: str
