@@ -15,6 +15,7 @@ from benchmarks import (
     bench_attacks,
     bench_detection,
     bench_drift,
+    bench_explain,
     bench_grid,
     bench_monitor,
     bench_overhead,
@@ -40,6 +41,8 @@ def main() -> None:
     print(bench_drift.main())
     print()
     print(bench_monitor.main())
+    print()
+    print(bench_explain.main(baseline_rows=10))
 
 
 if __name__ == "__main__":

@@ -184,8 +184,8 @@ def _pipeline() -> object:
 def test_mixed_types_through_pipeline(mixed: tuple[pd.DataFrame, np.ndarray]) -> None:
     X, y = mixed
     model = _pipeline().fit(X, y)  # type: ignore[attr-defined]
-    explainer = Explainer.from_background(SklearnAdapter(model), X)
-    assert explainer.method == "exact"  # a Pipeline is explained model-agnostically
+    explainer = Explainer(SklearnAdapter(model), X, method="exact")
+    assert explainer.method == "exact"  # forced: the model-agnostic path on mixed types
     assert len(explainer.background) == 100  # the background is capped
     rows = X.iloc[:6]
     proba = model.predict_proba(rows)
@@ -219,7 +219,7 @@ def test_permutation_for_many_features(mixed: tuple[pd.DataFrame, np.ndarray]) -
         ),
         LogisticRegression(),
     ).fit(wide, y)
-    explainer = Explainer(SklearnAdapter(model), wide.iloc[:60])
+    explainer = Explainer(SklearnAdapter(model), wide.iloc[:60], method="permutation")
     assert explainer.method == "permutation"
     rows = wide.iloc[:2]
     proba = model.predict_proba(rows)

@@ -5,7 +5,7 @@
 >>> alarms = det.predict(X) == -1                                          # doctest: +SKIP
 """
 
-from mlrails.detectors.base import BaseDetector
+from mlrails.detectors.base import BaseDetector, ScoreContributions
 from mlrails.detectors.encoding import TabularEncoder
 from mlrails.detectors.ensemble import EnsembleDetector
 from mlrails.detectors.iforest import IsolationForestDetector
@@ -29,6 +29,7 @@ __all__ = [
     "IsolationForestDetector",
     "KNNDetector",
     "MahalanobisDetector",
+    "ScoreContributions",
     "TabularEncoder",
     "Threshold",
     "calibrate_threshold",

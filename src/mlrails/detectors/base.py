@@ -25,6 +25,7 @@ tables and image-like arrays go to the encoder as they are.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -45,6 +46,29 @@ from mlrails.errors import ArtifactError, NotFittedError
 PROVISIONAL_FPR = 0.01
 #: at most this many training rows are scored for the provisional threshold
 MAX_TRAINING_SCORES = 10_000
+
+
+@dataclass(frozen=True)
+class ScoreContributions:
+    """Each input feature's part of each row's anomaly score.
+
+    ``values[i, j]``: feature ``features[j]``'s contribution to row ``i``'s score (the
+    encoded columns of one input column, e.g. its one-hot columns, summed); ``offset[i]``:
+    the part of the score not attributed to any feature, so that
+    ``offset + values.sum(axis=1)`` equals ``score_samples``. ``exact``: the offset is a
+    constant of the detector (else it also holds a feature-dependent part that has no
+    per-feature decomposition, e.g. an isolation forest inside an ensemble).
+    """
+
+    features: list[str]
+    values: NDArray[np.float64]
+    offset: NDArray[np.float64]
+    exact: bool = True
+
+    @property
+    def total(self) -> NDArray[np.float64]:
+        """``offset + values.sum(axis=1)``: the score the contributions add up to."""
+        return np.asarray(self.offset + self.values.sum(axis=1), dtype=np.float64)
 
 
 class DetectorNotFittedError(NotFittedError, SklearnNotFittedError):  # type: ignore[misc]
@@ -88,6 +112,23 @@ class BaseDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         X = self._validate_input(X, reset=False)
         return self._score_encoded(self.encoder_.transform(X), X)
 
+    def feature_contributions(self, X: Any) -> ScoreContributions:
+        """Each input feature's part of each row's score (see :class:`ScoreContributions`).
+
+        Raises ``NotImplementedError`` for detectors whose score has no such decomposition.
+        """
+        self._check_fitted()
+        X = self._validate_input(X, reset=False)
+        values, offset, exact = self._contributions_encoded(self.encoder_.transform(X))
+        names = self.encoder_.encoded_features()
+        features = list(self.encoder_.columns_)  # the input's column order
+        if not set(names) <= set(features):
+            features = list(dict.fromkeys(names))
+        position = {name: j for j, name in enumerate(features)}
+        onehot = np.zeros((len(names), len(features)))
+        onehot[np.arange(len(names)), [position[n] for n in names]] = 1.0
+        return ScoreContributions(features, values @ onehot, offset, exact)
+
     def calibrate(self, X_calib: Any, target_fpr: float = 0.01) -> Self:
         """Set ``threshold_`` so that ``target_fpr`` of in-distribution rows raise an alarm."""
         self.threshold_ = calibrate_threshold(self.score_samples(X_calib), target_fpr)
@@ -107,6 +148,13 @@ class BaseDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _score_encoded(self, Z: NDArray[np.float64], X: Any) -> NDArray[np.float64]:
         raise NotImplementedError
+
+    def _contributions_encoded(
+        self, Z: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], bool]:
+        """Per-encoded-column contributions ``(n, n_encoded)``, offset ``(n,)`` and whether
+        the offset is a constant; see :meth:`feature_contributions`."""
+        raise NotImplementedError(f"{type(self).__name__} does not decompose its score by feature")
 
     def _get_fitted_state(self) -> State:
         raise NotImplementedError

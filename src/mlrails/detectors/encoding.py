@@ -122,6 +122,16 @@ class TabularEncoder:
             and self.center_.size == len(columns)
         )
 
+    def encoded_features(self) -> list[str]:
+        """The input column of each encoded column, in ``transform``'s order (a categorical
+        column once per one-hot column; an image's pixels as ``x0, x1, ...``)."""
+        if self.input_kind_ is None:
+            raise NotFittedError("TabularEncoder is not fitted")
+        names = list(self.numeric_columns_)
+        for col, cats in self.categories_.items():
+            names.extend([col] * len(cats))
+        return names
+
     def fit_transform(self, X: Any) -> NDArray[np.float64]:
         return self.fit(X).transform(X)
 

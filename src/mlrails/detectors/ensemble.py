@@ -6,7 +6,8 @@ common scale with robust statistics of that member's *honest* scores on its own 
 rows: ``(score - median) / IQR``. For k-NN the training scores are leave-one-out (each
 reference row's own entry is dropped from its neighbours), so they are not optimistic; the
 other members' training scores are in-sample.
-The normalised member scores are combined by their mean (or max).
+The normalised member scores are combined by their mean (or max). Per-feature contributions
+(:meth:`feature_contributions`) are the members' own, with the same weights.
 """
 
 from __future__ import annotations
@@ -101,6 +102,38 @@ class EnsembleDetector(BaseDetector):
 
     def _score_encoded(self, Z: NDArray[np.float64], X: Any) -> NDArray[np.float64]:
         return self._combine(self._member_scores(Z, X))
+
+    def _contributions_encoded(
+        self, Z: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], bool]:
+        """Members' contributions with the ensemble's normalisation weights.
+
+        ``mean``: member ``m`` enters as ``(s_m - center_m) / (M scale_m)``, so its
+        contributions are divided by ``M scale_m`` and its centre goes to the offset;
+        ``max``: the row's winning member only. A member without a decomposition (the
+        isolation forest) goes to the offset whole, and the result is then not ``exact``.
+        """
+        n, names = len(Z), list(self.members_)
+        values = np.zeros((len(names), n, Z.shape[1]))
+        offset = np.zeros((len(names), n))
+        exact = True
+        for m, name in enumerate(names):
+            member = self.members_[name]
+            try:
+                values[m], offset[m], member_exact = member._contributions_encoded(Z)
+                exact = exact and member_exact
+            except NotImplementedError:
+                offset[m] = member._score_encoded(Z, None)
+                exact = False
+        center = self.score_center_[:, None]
+        scale = self.score_scale_[:, None]
+        values = values / scale[:, :, None]
+        offset = (offset - center) / scale
+        if self.combine == "max":
+            winner = np.argmax(offset + values.sum(axis=2), axis=0)
+            rows = np.arange(n)
+            return values[winner, rows], offset[winner, rows], exact
+        return values.mean(axis=0), offset.mean(axis=0), exact
 
     def _training_scores(
         self, Z: NDArray[np.float64], rows: NDArray[np.intp]

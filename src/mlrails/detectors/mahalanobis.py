@@ -4,7 +4,8 @@ The score of a row is its squared Mahalanobis distance ``(z - mu)^T P (z - mu)``
 encoded space, with ``mu`` the training mean and ``P`` the inverse of a shrunk covariance
 (Ledoit-Wolf by default, or OAS; ``"none"`` uses the empirical covariance and its
 pseudo-inverse). Shrinkage keeps the precision well conditioned when one-hot columns are
-collinear or rows are few. Only ``mu`` and ``P`` are saved.
+collinear or rows are few. Only ``mu`` and ``P`` are saved. The score splits exactly into
+per-column terms ``d_j (P d)_j`` with ``d = z - mu`` (:meth:`feature_contributions`).
 """
 
 from __future__ import annotations
@@ -63,6 +64,15 @@ class MahalanobisDetector(BaseDetector):
         d = Z - self.location_
         sq = np.einsum("ij,ij->i", d @ self.precision_, d)
         return np.maximum(np.asarray(sq, dtype=np.float64), 0.0)
+
+    def _contributions_encoded(
+        self, Z: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], bool]:
+        """Exact: the squared distance ``d^T P d`` is the sum over columns of
+        ``d_j * (P d)_j`` (``d = z - mu``)."""
+        d = Z - self.location_
+        values = np.asarray(d * (d @ self.precision_), dtype=np.float64)
+        return values, np.zeros(len(Z)), True
 
     def _training_scores(
         self, Z: NDArray[np.float64], rows: NDArray[np.intp]

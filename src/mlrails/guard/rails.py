@@ -26,7 +26,13 @@ from mlrails.detectors.base import BaseDetector
 from mlrails.detectors.threshold import Threshold
 from mlrails.errors import ModelUnavailable
 from mlrails.guard.policy import Policy
-from mlrails.guard.verdict import Confidence, SafeguardResult, Verdict
+from mlrails.guard.verdict import (
+    Confidence,
+    OODAttribution,
+    OODContribution,
+    SafeguardResult,
+    Verdict,
+)
 from mlrails.models.base import ModelAdapter
 from mlrails.protocol import problem as problems
 from mlrails.protocol.status import Outcome
@@ -161,6 +167,7 @@ class Rails:
         want = self._explain_rows(verdicts, explain)
         if want.size:
             self._attach_explanations(res.data, want, verdicts, ev)
+        self._attach_ood_contributions(res.data, verdicts)
         per_row = (time.perf_counter() - t_start) * 1000.0 / n
         for v in verdicts:
             v.latency_ms = per_row
@@ -479,13 +486,25 @@ class Rails:
         return np.asarray(rows, dtype=np.intp)
 
     def explainer(self) -> Any:
-        """The SHAP explainer (built lazily from the stored background sample)."""
+        """The SHAP explainer of the served output (built once, from the stored background).
+
+        It is given the calibrator, so explanations are of the calibrated output the verdicts
+        serve wherever that is exact (see :mod:`mlrails.explain.shap_explainer`).
+        """
         if self._explainer is None:
             from mlrails.explain import Explainer
 
             names = self.contract.columns or None
-            self._explainer = Explainer.from_background(self.adapter, self.background, names)
+            self._explainer = Explainer.from_background(
+                self.adapter, self.background, names, calibrator=self.calibrator
+            )
         return self._explainer
+
+    def prepare_explainer(self) -> None:
+        """Build the explainer now (importing SHAP and building it take seconds), so that
+        the first request asking for an explanation does not; the service calls this at
+        start-up. A tree or linear explainer is also run on a few background rows then."""
+        self.explainer()
 
     def _attach_explanations(
         self, data: Any, rows: NDArray[np.intp], verdicts: list[Verdict], ev: _Evaluation
@@ -510,6 +529,53 @@ class Rails:
             return
         for i, e in zip(rows, expl, strict=True):
             verdicts[i].explanation = e
+
+    def _attach_ood_contributions(self, data: Any, verdicts: list[Verdict]) -> None:
+        """Say which features made each row the OOD detector flagged unusual."""
+        rows = [
+            i
+            for i, v in enumerate(verdicts)
+            if (sg := v.safeguard("ood")) is not None and sg.triggered and v.row is not None
+        ]
+        if not rows or self.ood is None or data is None:
+            return
+        try:
+            parts = self.ood.feature_contributions(_take(data, np.asarray(rows, dtype=np.intp)))
+        except ModelUnavailable:
+            raise
+        except Exception:  # no decomposition (isolation forest) or a failure: evidence only
+            return
+        top_k = self.policy.explanation.top_k
+        total = parts.total
+        for r, i in enumerate(rows):
+            phi = parts.values[r]
+            order = np.argsort(-phi, kind="stable")
+            keep = order if top_k is None else order[:top_k]
+            verdicts[i].ood_contributions = OODAttribution(
+                detector=self.ood.name,
+                score=float(total[r]),
+                offset=float(parts.offset[r]),
+                exact=parts.exact,
+                contributions=[
+                    OODContribution(
+                        parts.features[j], _cell(data, i, parts.features[j]), float(phi[j])
+                    )
+                    for j in keep
+                ],
+                remainder=float(phi[order[len(keep) :]].sum()),
+            )
+
+
+def _cell(data: Any, i: int, feature: str) -> Any:
+    """Row ``i``'s value of ``feature`` (a column name, or ``x<j>`` of an array's flat row)."""
+    if isinstance(data, pd.DataFrame):
+        columns = {str(c): c for c in data.columns}
+        return data[columns[feature]].iloc[i] if feature in columns else None
+    if feature.startswith("x") and feature[1:].isdigit():
+        flat = np.asarray(data[i]).reshape(-1)
+        j = int(feature[1:])
+        return flat[j].item() if j < flat.size else None
+    return None
 
 
 class _Evaluation:

@@ -55,6 +55,52 @@ class Confidence:
 
 
 @dataclass(slots=True)
+class OODContribution:
+    """One input feature's part of the out-of-distribution score, with the row's value."""
+
+    feature: str
+    value: Any
+    contribution: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "feature": self.feature,
+            "value": _jsonable(self.value),
+            "contribution": self.contribution,
+        }
+
+
+@dataclass(slots=True)
+class OODAttribution:
+    """Which features made a row unusual: the OOD ``score`` split by input feature.
+
+    ``contributions``: the ``top_k`` features by contribution, largest first (one-hot
+    columns summed onto their input column); ``remainder``: the other features' summed
+    contributions; ``offset``: the part not attributed to any feature, so that
+    ``offset + sum(contributions) + remainder == score``. ``exact``: the offset is a constant
+    of the detector (false when part of the score has no per-feature split, e.g. the
+    isolation forest inside the ensemble).
+    """
+
+    detector: str
+    score: float
+    offset: float
+    exact: bool
+    contributions: list[OODContribution]
+    remainder: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "detector": self.detector,
+            "score": self.score,
+            "offset": self.offset,
+            "exact": self.exact,
+            "contributions": [c.to_dict() for c in self.contributions],
+            "remainder": self.remainder,
+        }
+
+
+@dataclass(slots=True)
 class Verdict:
     """One input's outcome: status code, RFC 9457 fields, prediction and the evidence.
 
@@ -74,6 +120,8 @@ class Verdict:
     safeguards: list[SafeguardResult] = field(default_factory=list)
     errors: list[Violation] = field(default_factory=list)
     explanation: Any = None
+    #: for a row the OOD detector flagged: which features made it unusual
+    ood_contributions: OODAttribution | None = None
     artifact_hash: str = ""
     latency_ms: float = 0.0
     row: int | None = None
@@ -101,6 +149,8 @@ class Verdict:
             ext["prediction"] = _jsonable(self.prediction)
         if self.explanation is not None:
             ext["explanation"] = self.explanation.to_dict()
+        if self.ood_contributions is not None:
+            ext["ood_contributions"] = self.ood_contributions.to_dict()
         if self.row is not None:
             ext["row"] = self.row
         return Problem(
@@ -130,6 +180,9 @@ class Verdict:
             "safeguards": [s.to_dict() for s in self.safeguards],
             "errors": [e.to_dict() for e in self.errors],
             "explanation": None if self.explanation is None else self.explanation.to_dict(),
+            "ood_contributions": None
+            if self.ood_contributions is None
+            else self.ood_contributions.to_dict(),
             "artifact_hash": self.artifact_hash,
             "latency_ms": round(self.latency_ms, 4),
         }

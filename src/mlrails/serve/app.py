@@ -72,6 +72,8 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}
 #: an over-limit body is still read (and dropped) up to this multiple of the limit, so
 #: ordinary clients see the 413 instead of a reset connection
 _DRAIN_FACTOR = 4
+#: ``/readyz`` waits at most this long for the explainer the service builds at start-up
+EXPLAINER_READY_WAIT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,9 @@ class _Service:
         self.batcher: MicroBatcher | None = None
         self.log: DecisionLog | None = None
         self.drift = DriftMonitor(rails, store, settings, self.metrics)
+        #: builds the SHAP explainer at start-up (``/readyz`` waits for it)
+        self.explainer_task: asyncio.Task[None] | None = None
+        self.explainer_error: str | None = None
 
     @asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
@@ -173,10 +178,16 @@ class _Service:
         )
         self.batcher.start()
         self.log.start()
+        self.explainer_task = asyncio.create_task(
+            self._prepare_explainer(), name="mlrails-explainer"
+        )
         drift_task = asyncio.create_task(self.drift.run_forever(), name="mlrails-drift")
         try:
             yield
         finally:
+            self.explainer_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.explainer_task
             drift_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await drift_task
@@ -186,6 +197,25 @@ class _Service:
             await self.log.close()
             if self.owns_store:
                 self.store.close()
+
+    async def _prepare_explainer(self) -> None:
+        """Build the explainer in a worker thread, so no request pays for it (importing SHAP
+        and building a tree explainer take seconds). A failure is logged; explanations then
+        report it on each verdict, and the service is ready all the same."""
+        try:
+            await anyio.to_thread.run_sync(self.rails.prepare_explainer, abandon_on_cancel=True)
+        except Exception as exc:
+            self.explainer_error = f"{type(exc).__name__}: {_first_line(exc)}"
+            log.warning("the explainer could not be built: %s", self.explainer_error)
+
+    async def _explainer_ready(self) -> bool:
+        """Whether the start-up explainer build has finished (waits a bounded time for it)."""
+        task = self.explainer_task
+        if task is None:
+            return True
+        if not task.done():
+            await asyncio.wait({task}, timeout=EXPLAINER_READY_WAIT_S)
+        return task.done()
 
     # -- authentication and rate limiting ------------------------------------------------
     async def authorize(self, request: Request) -> Caller:
@@ -461,15 +491,19 @@ class _Service:
         if model and callable(ping):  # a remote model (proxy mode) must answer too
             model = bool(await anyio.to_thread.run_sync(ping, limiter=self.store_limiter))
         store = await anyio.to_thread.run_sync(self.store.ping, limiter=self.store_limiter)
+        explainer = await self._explainer_ready()
+        ready = model and store and explainer
         doc = Readiness(
-            status="ready" if model and store else "not ready",
+            status="ready" if ready else "not ready",
             model=model,
             store=store,
+            explainer=explainer,
             artifact_hash=self.rails.artifact_hash,
         ).model_dump()
-        if model and store:
+        if ready:
             return json_response(doc, 200)
-        missing = " and ".join(n for n, ok in (("model", model), ("store", store)) if not ok)
+        parts = (("model", model), ("store", store), ("explainer", explainer))
+        missing = " and ".join(n for n, ok in parts if not ok)
         status = self.codes.unavailable
         evidence = {k: v for k, v in doc.items() if k != "status"}
         return json_response(

@@ -60,6 +60,9 @@ class VerdictDocument(BaseModel):
     safeguards: list[SafeguardDocument] = Field(default_factory=list)
     errors: list[ViolationDocument] = Field(default_factory=list)
     explanation: Any = None
+    ood_contributions: Any = Field(
+        None, description="rows flagged out of distribution: each feature's part of the score"
+    )
     artifact_hash: str = ""
     latency_ms: float = 0.0
     trace_id: str | None = Field(None, description="identifies the request in the decision log")
@@ -160,4 +163,6 @@ class Readiness(BaseModel):
     status: str
     model: bool
     store: bool
+    #: the explainer built at start-up is done (built, or failed: explanations then say so)
+    explainer: bool = True
     artifact_hash: str
