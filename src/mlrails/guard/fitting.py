@@ -96,7 +96,11 @@ def _fit(
         if isinstance(X_fit, pd.DataFrame)
         else np.concatenate([X_fit, X_cal])
     )
-    contract = infer_contract(full, tolerance=pol.validation.tolerance)
+    contract = infer_contract(
+        full,
+        tolerance=pol.validation.tolerance,
+        strict_constant=pol.validation.constant_features == "strict",
+    )
     contract.allow_extra_columns = pol.validation.allow_extra_columns
     summary = FitSummary(task=adapter.task, n_train=len(X_fit), n_calibration=len(X_cal))
     if split_from_training:
