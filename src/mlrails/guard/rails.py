@@ -244,7 +244,7 @@ class Rails:
                         ev.sets = np.zeros((ev.n, P.shape[1]), dtype=bool)
                     ev.sets[good] = self.conformal.predict_sets(P)
             elif self.conformal is not None:
-                lo, hi = self.conformal.predict_intervals(out)
+                lo, hi = self.conformal.predict_intervals(out, self._difficulty_input(Xg, Mg))
                 ev.interval[good] = np.column_stack([lo, hi])
             timings["reliability"] = time.perf_counter() - t0
 
@@ -256,6 +256,15 @@ class Rails:
         if enc is None or not enc.encodes_matrix_like_table(contract_columns(self.contract)):
             return Xg
         return Mg
+
+    def _difficulty_input(self, Xg: Any, Mg: NDArray[np.float64] | None) -> Any:
+        """The rows for the regression difficulty model: ``Mg`` when it encodes the same."""
+        diff = getattr(self.conformal, "difficulty_", None)
+        if Mg is None or diff is None:
+            return Xg
+        if diff.encoder_.encodes_matrix_like_table(contract_columns(self.contract)):
+            return Mg
+        return Xg
 
     def _call_with_noisy_copies(
         self, Xr: Any, Mr: NDArray[np.float64] | None = None
