@@ -122,7 +122,10 @@ def _infer_field(name: str, s: pd.Series, tolerance: float, strict_constant: boo
         lower, upper = numeric_bounds(finite, tolerance, strict_constant=strict_constant)
         integral = bool(np.all(np.equal(np.mod(finite, 1), 0)))
         # float columns holding whole numbers are counts only when there is evidence enough
-        integer = integral and (s.dtype.kind in "iu" or finite.size >= MIN_ROWS_FOR_INTEGER)
+        # (one value repeated, e.g. an always-0 pixel, is no evidence of whole numbers)
+        integer = integral and (
+            s.dtype.kind in "iu" or (finite.size >= MIN_ROWS_FOR_INTEGER and hi > lo)
+        )
         return FieldSpec(
             name=name,
             kind="integer" if integer else "numeric",
