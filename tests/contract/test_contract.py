@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mlrails.contract import infer_contract, to_json_schema, validate
 from mlrails.contract.validate import validate_numeric_array
@@ -36,9 +38,9 @@ def test_infers_kinds_ranges_vocabulary_and_nullability(table: pd.DataFrame) -> 
     assert city.kind == "categorical" and city.categories == ["lyon", "nice", "paris"]
     assert member.kind == "boolean"
     assert age.minimum == table["age"].min() and age.maximum == table["age"].max()
-    width = age.maximum - age.minimum
-    assert age.lower == pytest.approx(age.minimum - 0.5 * width)
-    assert age.upper == pytest.approx(age.maximum + 0.5 * width)
+    spread = max(float(np.std(table["age"])), (age.maximum - age.minimum) / 6)
+    assert age.lower == pytest.approx(max(0.0, age.minimum - 0.5 * spread))
+    assert age.upper == pytest.approx(age.maximum + 0.5 * spread)
     assert score.nullable and score.missing_rate == pytest.approx(table["score"].isna().mean())
     assert not income.nullable
 
@@ -159,3 +161,123 @@ def test_inference_rejects_unusable_training_data() -> None:
         infer_contract(pd.DataFrame())
     with pytest.raises(DataError, match="free text or an identifier"):
         infer_contract(pd.DataFrame({"id": [f"user{i}" for i in range(1500)]}))
+
+
+# -- numeric ranges: a multiple of the spread, sign kept, constants open ------------------
+def test_range_bounds_hand_computed() -> None:
+    """[min - k*spread, max + k*spread], spread = max(std, range/6), lower >= 0 if min >= 0."""
+    frame = pd.DataFrame(
+        {
+            # std sqrt(2) > range/6: upper 4 + 3 sqrt(2); lower 0, not negative
+            "count": [0, 1, 2, 3, 4] * 20,
+            # std sqrt(8/5) = 1.2649 > range/6: symmetric margin
+            "signed": [-2.0, 0.0, 2.0, 0.0, 0.0] * 20,
+            # std 2.4 > range/6 = 1: upper 6 + 3 * 2.4
+            "sparse": [0.0, 0.0, 0.0, 0.0, 6.0] * 20,
+            # std 5.97 < range/6 = 10: upper 60 + 3 * 10
+            "skewed": [0.0] * 99 + [60.0],
+            "zero": [0.0] * 100,  # constant: open above, sign kept
+            "minus": [-3.0] * 100,  # constant and negative: open both ways
+        }
+    )
+    c = infer_contract(frame, tolerance=3.0)
+    bounds = {f.name: (f.lower, f.upper) for f in c.fields}
+    assert bounds["count"] == (0.0, pytest.approx(4 + 3 * np.sqrt(2)))
+    assert bounds["signed"] == (
+        pytest.approx(-2 - 3 * np.sqrt(8 / 5)),
+        pytest.approx(2 + 3 * np.sqrt(8 / 5)),
+    )
+    assert bounds["sparse"] == (0.0, pytest.approx(6 + 3 * 2.4))
+    assert bounds["skewed"] == (0.0, pytest.approx(60 + 3 * 10))
+    assert bounds["zero"] == (0.0, None)
+    assert bounds["minus"] == (None, None)
+    strict = infer_contract(frame, tolerance=3.0, strict_constant=True)
+    assert (strict.field("zero").lower, strict.field("zero").upper) == (0.0, 0.0)
+    assert (strict.field("minus").lower, strict.field("minus").upper) == (-3.0, -3.0)
+
+
+def _draw(kind: str, rng: np.random.Generator, n: int, scale: float) -> np.ndarray:
+    if kind == "normal":
+        return rng.normal(scale, scale, n)
+    if kind == "uniform":
+        return rng.uniform(0.0, scale, n)
+    if kind == "exponential":
+        return rng.exponential(scale, n)
+    if kind == "lognormal":
+        return scale * rng.lognormal(0.0, 0.5, n)
+    if kind == "poisson":
+        return rng.poisson(max(scale, 0.1), n).astype(np.int64)
+    if kind == "binomial":
+        return rng.binomial(16, 0.3, n).astype(np.int64)
+    if kind == "sparse":  # a digits-like pixel: mostly 0, rarely 1..16
+        return np.where(rng.random(n) < 0.02, rng.integers(1, 17, n), 0).astype(np.int64)
+    return np.full(n, scale)  # constant
+
+
+KINDS = ["normal", "uniform", "exponential", "lognormal", "poisson", "binomial", "sparse"]
+BOUNDED = {"uniform", "binomial", "constant"}
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    kinds=st.lists(st.sampled_from([*KINDS, "constant"]), min_size=1, max_size=6),
+    n=st.integers(100, 400),
+    scale=st.floats(0.01, 1e5),
+    seed=st.integers(0, 2**16),
+    tolerance=st.sampled_from([3.0]),
+)
+def test_clean_rows_from_the_training_distribution_pass(
+    kinds: list[str], n: int, scale: float, seed: int, tolerance: float
+) -> None:
+    rng = np.random.default_rng(seed)
+    cols = {f"c{j}_{k}": k for j, k in enumerate(kinds)}
+    train = pd.DataFrame({c: _draw(k, rng, n, scale) for c, k in cols.items()})
+    fresh = pd.DataFrame({c: _draw(k, rng, n, scale) for c, k in cols.items()})
+    contract = infer_contract(train, tolerance=tolerance)
+    res = validate(contract, fresh)
+    refused = [e for row in res.errors for e in row]
+    assert all(e.code == "out_of_range" for e in refused), refused[:3]
+    # unbounded distributions can in principle exceed max + 3 spreads; it must be rare
+    assert len(refused) <= 0.01 * n, refused[:3]
+    for e in refused:
+        assert cols[e.field] not in BOUNDED, e
+    for f in contract.fields:  # a non-negative training feature keeps its sign
+        if f.minimum is not None and f.minimum >= 0:
+            assert f.lower is not None and f.lower >= 0.0
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(
+    kind=st.sampled_from(["uniform", "exponential", "poisson", "sparse", "constant"]),
+    scale=st.floats(0.0, 1e4),
+    negative=st.floats(1e-9, 1e6),
+    tolerance=st.floats(0.0, 100.0),
+    seed=st.integers(0, 2**16),
+)
+def test_non_negative_features_never_accept_negatives(
+    kind: str, scale: float, negative: float, tolerance: float, seed: int
+) -> None:
+    train = pd.DataFrame({"x": _draw(kind, np.random.default_rng(seed), 200, scale)})
+    contract = infer_contract(train, tolerance=tolerance)
+    res = validate(contract, pd.DataFrame({"x": [-negative]}))
+    assert not res.valid[0]
+    assert res.errors[0][0].code == "out_of_range"
+    assert contract.fields[0].lower is not None and contract.fields[0].lower >= 0.0
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(value=st.floats(-1e6, 1e6), other=st.floats(-1e6, 1e6), integer=st.booleans())
+def test_constant_features_are_open_unless_strict(
+    value: float, other: float, integer: bool
+) -> None:
+    """An always-0 pixel (any constant) does not refuse other values unless told so."""
+    v = float(round(value)) if integer else value
+    o = float(round(other)) if integer else other
+    train = pd.DataFrame({"x": np.full(50, v), "y": np.arange(50)})
+    if integer:
+        train["x"] = train["x"].astype(np.int64)
+    row = pd.DataFrame({"x": [o], "y": [3]})
+    open_ok = validate(infer_contract(train), row).valid[0]
+    assert open_ok == (v < 0 or o >= 0)  # only the sign of a non-negative constant is kept
+    strict = validate(infer_contract(train, strict_constant=True), row).valid[0]
+    assert strict == (o == v)

@@ -80,3 +80,26 @@ def test_coerce_accepts_dicts_paths_and_none(tmp_path: Path) -> None:
     assert Policy.coerce(str(f)).explanation.when == "non200"
     with pytest.raises(PolicyError, match=r"reliability\.coverage"):
         Policy.coerce({"reliability": {"coverage": 2}})
+
+
+def test_constant_training_feature_is_open_unless_the_policy_says_strict() -> None:
+    """An always-0 digits pixel in training does not 400 a clean row whose pixel is 3."""
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    import mlrails
+
+    X, y = load_digits(return_X_y=True)
+    X = X.copy()
+    X[:1000, 5] = 0.0  # training rows: pixel 5 always 0
+    model = LogisticRegression(max_iter=300).fit(X[:600] / 16, y[:600])
+    clean = X[:5].copy()  # rows the contract was learnt from, but pixel 5 lit
+    clean[:, 5] = 3.0
+    fast = {"ood": {"mode": "off"}, "adversarial": {"mode": "off"}, "drift": {"reference": False}}
+    args = (model, X[:600] / 16, y[:600], X[600:1000] / 16, y[600:1000])
+    default = mlrails.fit(*args, policy=fast)
+    assert all(v.status != 400 for v in default.check(clean / 16))
+    assert default.check(-clean / 16)[0].status == 400  # the sign of a count is kept
+    strict = mlrails.fit(*args, policy={**fast, "validation": {"constant_features": "strict"}})
+    assert all(v.status == 400 for v in strict.check(clean / 16))
+    assert all("x5" in (v.detail or "") for v in strict.check(clean / 16))

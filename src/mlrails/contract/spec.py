@@ -19,8 +19,12 @@ class FieldSpec(BaseModel):
     dtype: str = Field(description="dtype seen in the training data")
     minimum: float | None = Field(default=None, description="smallest training value")
     maximum: float | None = Field(default=None, description="largest training value")
-    lower: float | None = Field(default=None, description="smallest accepted value (tolerance)")
-    upper: float | None = Field(default=None, description="largest accepted value (tolerance)")
+    lower: float | None = Field(
+        default=None, description="smallest accepted value (tolerance); None: unbounded"
+    )
+    upper: float | None = Field(
+        default=None, description="largest accepted value (tolerance); None: unbounded"
+    )
     categories: list[str] | None = None
     nullable: bool = False
     missing_rate: float = 0.0
@@ -57,7 +61,10 @@ class InputContract(BaseModel):
     fields: list[FieldSpec] = Field(default_factory=list)
     image: ImageSpec | None = None
     tolerance: float = Field(
-        0.5, description="accepted overshoot beyond the training range, as a share of it"
+        3.0,
+        description="accepted margin beyond the training min/max, in units of the training "
+        "spread max(std, range/6) (older contracts: a share of the range; their stored "
+        "bounds are used as they are)",
     )
     allow_extra_columns: bool = False
     n_training_rows: int = 0

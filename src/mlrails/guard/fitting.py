@@ -96,7 +96,11 @@ def _fit(
         if isinstance(X_fit, pd.DataFrame)
         else np.concatenate([X_fit, X_cal])
     )
-    contract = infer_contract(full, tolerance=pol.validation.tolerance)
+    contract = infer_contract(
+        full,
+        tolerance=pol.validation.tolerance,
+        strict_constant=pol.validation.constant_features == "strict",
+    )
     contract.allow_extra_columns = pol.validation.allow_extra_columns
     summary = FitSummary(task=adapter.task, n_train=len(X_fit), n_calibration=len(X_cal))
     if split_from_training:
@@ -180,10 +184,31 @@ def _fit(
                 )
             )
     else:
-        pred = adapter.predict_values(X_cal)
-        conformal = ConformalRegressor(coverage=pol.reliability.coverage).fit(
-            pred, np.asarray(y_cal, dtype=np.float64)
+        # locally adaptive intervals: the difficulty model learns from the model's residuals
+        # on the fit split, never from the calibration rows that set the quantile
+        regressor = ConformalRegressor(
+            coverage=pol.reliability.coverage, target_fpr=pol.reliability.target_fpr
         )
+        regressor.fit_difficulty(
+            X_fit,
+            adapter.predict_values(X_fit),
+            np.asarray(y_fit, dtype=np.float64),
+            random_state=pol.seed,
+        )
+        pred = adapter.predict_values(X_cal)
+        conformal = regressor.fit(pred, np.asarray(y_cal, dtype=np.float64), X_cal)
+        wt = regressor.width_threshold_
+        if wt is not None:
+            summary.safeguards.append(
+                SafeguardSummary(
+                    "interval_width",
+                    pol.reliability.mode,
+                    wt.value,
+                    wt.target_fpr,
+                    wt.realised_fpr,
+                    wt.n_calibration,
+                )
+            )
     summary.conformal_coverage = pol.reliability.coverage
 
     background = _take_rows(X_fit, pol.explanation.background_size, pol.seed)

@@ -35,7 +35,17 @@ class ValidationPolicy(_Strict):
     """Input validation against the contract (blocks with 400)."""
 
     mode: Mode = "block"
-    tolerance: float = Field(0.5, ge=0.0, description="range overshoot accepted, share of range")
+    tolerance: float = Field(
+        3.0,
+        ge=0.0,
+        description="margin accepted beyond the training min/max, in units of the training "
+        "spread max(std, range/6) (a non-negative feature never accepts negatives)",
+    )
+    constant_features: Literal["open", "strict"] = Field(
+        "open",
+        description="a feature constant in training: open (no range beyond its sign) or "
+        "strict (only the training value is accepted)",
+    )
     allow_extra_columns: bool = False
 
 
@@ -159,7 +169,8 @@ POLICY_TEMPLATE = """\
 #        reliability 203); warn: answer 203 with the prediction; off: not computed.
 validation:
   mode: block
-  tolerance: 0.5            # accept values up to 50% of the training range beyond it
+  tolerance: 3.0            # margin beyond the training min/max: 3 x max(std, range/6)
+  constant_features: open   # open | strict: may a feature constant in training vary?
   allow_extra_columns: false
 ood:
   mode: block

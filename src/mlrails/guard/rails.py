@@ -251,7 +251,7 @@ class Rails:
                         ev.sets = np.zeros((ev.n, P.shape[1]), dtype=bool)
                     ev.sets[good] = self.conformal.predict_sets(P)
             elif self.conformal is not None:
-                lo, hi = self.conformal.predict_intervals(out)
+                lo, hi = self.conformal.predict_intervals(out, self._difficulty_input(Xg, Mg))
                 ev.interval[good] = np.column_stack([lo, hi])
             timings["reliability"] = time.perf_counter() - t0
 
@@ -263,6 +263,15 @@ class Rails:
         if enc is None or not enc.encodes_matrix_like_table(contract_columns(self.contract)):
             return Xg
         return Mg
+
+    def _difficulty_input(self, Xg: Any, Mg: NDArray[np.float64] | None) -> Any:
+        """The rows for the regression difficulty model: ``Mg`` when it encodes the same."""
+        diff = getattr(self.conformal, "difficulty_", None)
+        if Mg is None or diff is None:
+            return Xg
+        if diff.encoder_.encodes_matrix_like_table(contract_columns(self.contract)):
+            return Mg
+        return Xg
 
     def _call_with_noisy_copies(
         self, Xr: Any, Mr: NDArray[np.float64] | None = None
@@ -346,6 +355,8 @@ class Rails:
         class_names = None if classes is None else [str(c) for c in class_list or []]
         per = {k: v * 1000.0 / n for k, v in timings.items()}
         min_conf = self._min_confidence_value()
+        coverage = None if self.conformal is None else float(self.conformal.coverage)
+        max_width = self._max_interval_width()
         answered = ev.answered.tolist()
         detectors = []
         with np.errstate(invalid="ignore"):  # NaN scores (rows not scored) never alarm
@@ -411,8 +422,8 @@ class Rails:
                 if hit and mode == "block" and blocked is None:
                     blocked = (
                         kind,
-                        f"{name} score {scores[i]:.4g} is above its threshold {thr:.4g} "
-                        f"(false-alarm target {target:.2%})",
+                        f"{name} score {_distinct(scores[i], thr)} is above its threshold "
+                        f"{_distinct(thr, scores[i])} (false-alarm target {target:.2%})",
                     )
                 elif hit:
                     warned.append(name)
@@ -436,11 +447,37 @@ class Rails:
                         v.prediction_set = [
                             c for c, b in zip(class_list, sets[i], strict=True) if b
                         ]
+                        empty = not v.prediction_set
+                        sg.append(
+                            SafeguardResult(
+                                "conformal_set",
+                                pol.reliability.mode,
+                                empty,
+                                latency_ms=t_rel,
+                                details={"set_size": len(v.prediction_set), "coverage": coverage},
+                            )
+                        )
+                        if empty:  # no label is plausible at the stated coverage
+                            warned.append("conformal_set")
             else:
                 v.prediction = values[i]
                 lo, hi = intervals[i]
                 if lo == lo:
                     v.interval = (lo, hi)
+                    if max_width is not None:
+                        wide = hi - lo > max_width
+                        sg.append(
+                            SafeguardResult(
+                                "interval_width",
+                                pol.reliability.mode,
+                                wide,
+                                hi - lo,
+                                max_width,
+                                t_rel,
+                            )
+                        )
+                        if wide:
+                            warned.append("interval_width")
             if blocked is not None:
                 self._set_problem(v, blocked[0], blocked[1])
                 v.prediction = None
@@ -449,7 +486,10 @@ class Rails:
                 self._set_problem(
                     v,
                     problems.LOW_CONFIDENCE,
-                    "not authoritative: " + ", ".join(_describe_warning(w, v) for w in warned),
+                    "not authoritative: "
+                    + ", ".join(
+                        _describe_warning(w, v, min_conf, coverage, max_width) for w in warned
+                    ),
                 )
         return verdicts
 
@@ -465,6 +505,13 @@ class Rails:
         if isinstance(mc, float | int) and not isinstance(mc, bool):
             return float(mc)
         return None if self.min_confidence is None else self.min_confidence.value
+
+    def _max_interval_width(self) -> float | None:
+        """The calibrated interval-width limit above which a regression answers 203."""
+        if self.task == "classification" or self.conformal is None:
+            return None
+        t = getattr(self.conformal, "width_threshold_", None)
+        return None if t is None else float(t.value)
 
     def _batch_error_verdict(self, res: ValidationResult) -> Verdict:
         errs = res.batch_errors or [Violation("*", EMPTY_BATCH, 0, "at least one row")]
@@ -662,9 +709,42 @@ def _summarise(errs: list[Violation]) -> str:
     return "; ".join(parts) + more
 
 
-def _describe_warning(name: str, v: Verdict) -> str:
+def _distinct(x: float, other: float) -> str:
+    """``x`` with the fewest significant digits (at least 4) that tell it apart from ``other``.
+
+    "score 0.8008 is above its threshold 0.8008" says nothing; the digits that differ do.
+    """
+    for digits in range(4, 18):
+        text = f"{x:.{digits}g}"
+        if text != f"{other:.{digits}g}":
+            return text
+    return repr(float(x))
+
+
+def _describe_warning(
+    name: str,
+    v: Verdict,
+    min_conf: float | None = None,
+    coverage: float | None = None,
+    max_width: float | None = None,
+) -> str:
     if name == "reliability" and v.confidence is not None:
-        return f"low confidence (max probability {v.confidence.max_probability:.3f})"
+        mp = v.confidence.max_probability
+        if min_conf is None:
+            return f"low confidence (max probability {mp:.3f})"
+        return (
+            f"low confidence (max probability {_distinct(mp, min_conf)} is below the minimum "
+            f"{_distinct(min_conf, mp)})"
+        )
+    if name == "conformal_set":
+        cov = "the stated coverage" if coverage is None else f"{coverage * 100:.4g}% coverage"
+        return f"the conformal prediction set is empty at {cov} (no label is plausible)"
+    if name == "interval_width" and v.interval is not None and max_width is not None:
+        width = v.interval[1] - v.interval[0]
+        return (
+            f"wide prediction interval (width {_distinct(width, max_width)} is above the "
+            f"calibrated limit {_distinct(max_width, width)})"
+        )
     if name == "validation":
         return "contract violations in warn mode"
     return f"{name} fired in warn mode"

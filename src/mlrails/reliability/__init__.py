@@ -26,6 +26,7 @@ from mlrails.reliability.conformal import (
     ConformalRegressor,
     conformal_from_state,
 )
+from mlrails.reliability.difficulty import KNNDifficulty
 
 __all__ = [
     "CalibrationReport",
@@ -36,6 +37,7 @@ __all__ = [
     "ConformalRegressor",
     "IdentityCalibrator",
     "IsotonicCalibrator",
+    "KNNDifficulty",
     "TemperatureScaler",
     "calibration_report",
     "calibrator_from_state",

@@ -14,8 +14,11 @@ Scores for classification (``P`` is the, ideally calibrated, probability matrix)
   probability of the classes ranked at or above ``y`` (sorted by decreasing probability, ties
   by class index), so a set is always a top-``m`` list of classes.
 
-Sets may be empty when no class reaches the quantile (a sign the row is hard to place).
-Regression uses the absolute residual ``|y - ŷ|``, giving intervals ``ŷ ± q_hat``.
+Sets may be empty when no class reaches the quantile: no label is plausible at the stated
+coverage (the guard answers such a row 203, never 200). Regression uses the normalised
+residual ``|y - ŷ| / sigma(x)`` with a difficulty model ``sigma`` fitted on other rows
+(:mod:`mlrails.reliability.difficulty`), giving intervals ``ŷ ± q_hat · sigma(x)``; without
+one, ``sigma = 1`` and the intervals are ``ŷ ± q_hat``.
 When there are too few calibration rows for the coverage (``n < 1/(1 - coverage) - 1``),
 ``q_hat`` is infinite: every set holds every class and every interval is unbounded.
 """
@@ -30,8 +33,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from mlrails._state import State
-from mlrails.detectors.threshold import conformal_quantile
+from mlrails.detectors.threshold import Threshold, calibrate_threshold, conformal_quantile
 from mlrails.errors import ArtifactError, NotFittedError
+from mlrails.reliability.difficulty import KNNDifficulty
 
 ClassificationScore = Literal["lac", "aps"]
 
@@ -139,49 +143,118 @@ class ConformalClassifier(_Conformal):
 
 
 class ConformalRegressor(_Conformal):
-    """Split-conformal intervals ``ŷ ± q_hat`` from absolute residuals."""
+    """Split-conformal intervals ``ŷ ± q_hat · sigma(x)``, locally adaptive when fitted so.
+
+    With a difficulty model (:meth:`fit_difficulty`, fitted on rows that are *not* the
+    calibration rows) the score is the normalised residual ``|y - ŷ| / sigma(x)`` and widths
+    follow ``sigma``; without one, ``sigma = 1`` and every interval has the same width (the
+    plain method, and artifacts saved before the adaptive one). Either way the coverage
+    guarantee of the module docstring holds.
+
+    ``target_fpr``: when set, :meth:`fit` also sets ``width_threshold_``, the split-conformal
+    quantile of the calibration rows' widths (:func:`calibrate_threshold`): a fresh row's
+    interval is wider with probability at most ``target_fpr`` — the guard answers those 203.
+    """
 
     kind = "regressor"
+    difficulty_: KNNDifficulty | None = None
+    width_threshold_: Threshold | None = None
 
-    def __init__(self, coverage: float = 0.9) -> None:
+    def __init__(self, coverage: float = 0.9, target_fpr: float | None = None) -> None:
         _check_coverage(coverage)
+        if target_fpr is not None and not 0.0 < target_fpr < 1.0:
+            raise ValueError(f"target_fpr must be in (0, 1), got {target_fpr}")
         self.coverage = coverage
+        self.target_fpr = target_fpr
 
-    def fit(self, y_pred: ArrayLike, y_true: ArrayLike) -> Self:
-        """Set ``q_hat_`` from calibration predictions and true values."""
+    @property
+    def method(self) -> str:
+        return "absolute" if self.difficulty_ is None else "normalized"
+
+    def fit_difficulty(
+        self, X_fit: Any, y_pred_fit: ArrayLike, y_true_fit: ArrayLike, **params: Any
+    ) -> Self:
+        """Fit ``sigma(x)`` (:class:`KNNDifficulty`) on the model's residuals on ``X_fit``.
+
+        ``X_fit`` must not hold the calibration rows passed to :meth:`fit` later.
+        """
+        pred = np.asarray(y_pred_fit, dtype=np.float64).ravel()
+        true = np.asarray(y_true_fit, dtype=np.float64).ravel()
+        if pred.shape != true.shape:
+            raise ValueError(f"y_pred and y_true differ in length ({pred.size} vs {true.size})")
+        self.difficulty_ = KNNDifficulty(**params).fit(X_fit, np.abs(true - pred))
+        return self
+
+    def sigma(self, X: Any = None, n: int | None = None) -> NDArray[np.float64]:
+        """Difficulty of each row (ones without a difficulty model; then ``n`` rows)."""
+        if self.difficulty_ is None:
+            return np.ones(len(X) if n is None else n)
+        if X is None:
+            raise ValueError("this conformal regressor is adaptive: pass the rows X")
+        return self.difficulty_.predict(X)
+
+    def fit(self, y_pred: ArrayLike, y_true: ArrayLike, X: Any = None) -> Self:
+        """Set ``q_hat_`` (and ``width_threshold_``) from calibration rows ``X``."""
         pred = np.asarray(y_pred, dtype=np.float64).ravel()
         true = np.asarray(y_true, dtype=np.float64).ravel()
         if pred.shape != true.shape:
             raise ValueError(f"y_pred and y_true differ in length ({pred.size} vs {true.size})")
         if pred.size == 0:
             raise ValueError("cannot calibrate on zero rows")
-        self.q_hat_ = _quantile(np.abs(true - pred), self.coverage)
+        sig = self.sigma(X, pred.size)
+        self.q_hat_ = _quantile(np.abs(true - pred) / sig, self.coverage)
         self.n_calibration_ = int(pred.size)
+        self.width_threshold_ = None
+        if self.target_fpr is not None and math.isfinite(self.q_hat_):
+            widths = 2.0 * self.q_hat_ * sig
+            self.width_threshold_ = calibrate_threshold(widths, self.target_fpr)
         return self
 
     def predict_intervals(
-        self, y_pred: ArrayLike
+        self, y_pred: ArrayLike, X: Any = None
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Lower and upper interval bounds around each prediction."""
+        """Lower and upper interval bounds around each prediction (``X``: the rows)."""
         self._check_fitted()
         pred = np.asarray(y_pred, dtype=np.float64).ravel()
-        return pred - self.q_hat_, pred + self.q_hat_
+        half = self.q_hat_ * self.sigma(X, pred.size)
+        return pred - half, pred + half
 
     def get_state(self) -> State:
         self._check_fitted()
+        wt = self.width_threshold_
         meta: dict[str, Any] = {
             "kind": self.kind,
             "coverage": self.coverage,
             "n_calibration": self.n_calibration_,
+            "method": self.method,
+            "target_fpr": self.target_fpr,
+            "width_threshold": None if wt is None else wt.to_dict(),
         }
-        return State(meta=meta, arrays={"q_hat": np.array([self.q_hat_], dtype=np.float64)})
+        arrays = {"q_hat": np.array([self.q_hat_], dtype=np.float64)}
+        if self.difficulty_ is not None:
+            diff = self.difficulty_.get_state()
+            meta["difficulty"] = diff.meta
+            arrays.update({f"difficulty.{k}": v for k, v in diff.arrays.items()})
+        return State(meta=meta, arrays=arrays)
 
     @classmethod
     def from_state(cls, state: State) -> Self:
+        """Rebuild; states saved before adaptive intervals load as the plain method."""
         cls._check_kind(state)
-        obj = cls(coverage=float(state.meta["coverage"]))
+        m = state.meta
+        target = m.get("target_fpr")
+        obj = cls(coverage=float(m["coverage"]), target_fpr=None if target is None else target)
         obj.q_hat_ = float(state.array("q_hat")[0])
-        obj.n_calibration_ = int(state.meta["n_calibration"])
+        obj.n_calibration_ = int(m["n_calibration"])
+        wt = m.get("width_threshold")
+        obj.width_threshold_ = None if wt is None else Threshold.from_dict(wt)
+        if m.get("method", "absolute") == "normalized":
+            arrays = {
+                k.removeprefix("difficulty."): v
+                for k, v in state.arrays.items()
+                if k.startswith("difficulty.")
+            }
+            obj.difficulty_ = KNNDifficulty.from_state(State(meta=m["difficulty"], arrays=arrays))
         return obj
 
 
