@@ -57,6 +57,9 @@ def test_explainer_is_built_at_start_up_and_readiness_waits(tmp_path: Path) -> N
     store = open_store(tmp_path / "d.db")
     server = ServerThread(create_app(loaded, store, ServeSettings(port=0, auth=False))).start()
     try:
+        # the Open Inference Protocol's readiness waits for the same build as /readyz
+        oip = httpx.get(server.url + "/v2/health/ready", timeout=120)
+        assert oip.status_code == 200 and loaded._explainer is not None
         r = httpx.get(server.url + "/readyz", timeout=120)
         assert r.status_code == 200 and r.json()["explainer"] is True
         assert loaded._explainer is not None and loaded.explainer().method == "tree"

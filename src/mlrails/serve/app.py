@@ -208,7 +208,7 @@ class _Service:
             self.explainer_error = f"{type(exc).__name__}: {_first_line(exc)}"
             log.warning("the explainer could not be built: %s", self.explainer_error)
 
-    async def _explainer_ready(self) -> bool:
+    async def explainer_ready(self) -> bool:
         """Whether the start-up explainer build has finished (waits a bounded time for it)."""
         task = self.explainer_task
         if task is None:
@@ -491,7 +491,7 @@ class _Service:
         if model and callable(ping):  # a remote model (proxy mode) must answer too
             model = bool(await anyio.to_thread.run_sync(ping, limiter=self.store_limiter))
         store = await anyio.to_thread.run_sync(self.store.ping, limiter=self.store_limiter)
-        explainer = await self._explainer_ready()
+        explainer = await self.explainer_ready()
         ready = model and store and explainer
         doc = Readiness(
             status="ready" if ready else "not ready",

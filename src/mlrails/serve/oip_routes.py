@@ -193,15 +193,17 @@ def install_oip(app: FastAPI, service: _Service) -> None:
         """None when ready, else the 503 answer."""
         model = rails.adapter is not None
         store = await anyio.to_thread.run_sync(service.store.ping, limiter=service.store_limiter)
-        if model and store:
+        explainer = await service.explainer_ready()  # the same wait as ``/readyz``
+        if model and store and explainer:
             return None
-        missing = " and ".join(n for n, ok in (("model", model), ("store", store)) if not ok)
+        parts = (("model", model), ("store", store), ("explainer", explainer))
+        missing = " and ".join(n for n, ok in parts if not ok)
         status = codes.unavailable
         doc = problem_document(
             problems.NOT_READY,
             status,
             f"{missing} not available",
-            {"ready": False, "model": model, "store": store},
+            {"ready": False, "model": model, "store": store, "explainer": explainer},
         )
         doc["error"] = _error_text(doc)
         headers = {"Retry-After": str(settings.retry_after_s)}
@@ -241,7 +243,8 @@ def install_oip(app: FastAPI, service: _Service) -> None:
         responses=responses([Answer(200, "ready", "OipReady", (), "application/json"), not_ready]),
     )
     async def ready() -> Response:
-        """Model loaded and decision log reachable (OIP ``server ready``); 503 otherwise."""
+        """Model loaded, decision log reachable and the start-up explainer built (OIP ``server
+        ready``); 503 otherwise."""
         return await readiness() or json_response({"ready": True}, 200)
 
     @app.get(
