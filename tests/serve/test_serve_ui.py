@@ -157,6 +157,19 @@ def test_recent_non_200_show_their_problem_documents(ui: Served, page: Any, fitt
     assert "ood" in [r.get_attribute("data-safeguard") for r in ood]
 
 
+def test_out_of_distribution_rows_say_which_features_made_them_unusual(
+    ui: Served, page: Any
+) -> None:
+    _sign_in(page, ui, ui.extra["ui_token"])
+    logged = next(d for d in _non_ok_newest_first(ui) if d.status == 422)
+    attr = logged.output["ood_contributions"]
+    assert attr["contributions"]  # the guard split the OOD score by feature
+    article = page.locator(f"article[data-trace-id='{logged.trace_id}']")
+    shown = [r.get_attribute("data-feature") for r in article.locator("table.ood tbody tr").all()]
+    assert [f for f in shown if f] == [c["feature"] for c in attr["contributions"]]
+    assert attr["detector"] in article.locator("table.ood caption").inner_text()
+
+
 def test_safeguard_table_lists_every_safeguard(ui: Served, page: Any, fitted: Fitted) -> None:
     _sign_in(page, ui, ui.extra["ui_token"])
     summary = fitted.rails.summary.safeguards

@@ -182,9 +182,23 @@ at {{ generated }}</small></h2>
 </tbody>
 </table>
 {% endif %}
+{% if d.ood %}
+{% set o = d.ood %}
+<table class="ood"><caption>why out of distribution ({{ o.detector }} score {{ o.score }}
+= {{ o.offset }} + features{% if not o.exact %}, split approximate{% endif %})</caption>
+<thead><tr><th>feature</th><th>value</th><th class="num">contribution</th></tr></thead>
+<tbody>
+{% for c in o.contributions %}
+<tr data-feature="{{ c.feature }}"><td>{{ c.feature }}</td><td>{{ c.value }}</td>
+<td class="num">{{ c.contribution }}</td></tr>
+{% endfor %}
+<tr><td colspan="2">other features</td><td class="num">{{ o.remainder }}</td></tr>
+</tbody>
+</table>
+{% endif %}
 {% if d.explanation %}
 {% set x = d.explanation %}
-<table class="explanation"><caption>explanation ({{ x.method }}, {{ x.output_space }}:
+<table class="explanation"><caption>explanation ({{ x.method }}, {{ x.explains }}:
 base {{ x.base_value }} → {{ x.output }}, class {{ x.class_label }})</caption>
 <thead><tr><th>feature</th><th>value</th><th class="num">contribution</th></tr></thead>
 <tbody>

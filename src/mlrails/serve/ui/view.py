@@ -106,6 +106,28 @@ def _time(t: datetime) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _ood_view(attr: Any) -> dict[str, Any] | None:
+    """Which features made a 422 row unusual (the logged OOD score split by feature)."""
+    if not isinstance(attr, dict):
+        return None
+    return {
+        "detector": _value(attr.get("detector")),
+        "score": _value(attr.get("score")),
+        "offset": _value(attr.get("offset")),
+        "exact": bool(attr.get("exact")),
+        "remainder": _value(attr.get("remainder")),
+        "contributions": [
+            {
+                "feature": _value(c.get("feature")),
+                "value": _value(c.get("value")),
+                "contribution": _value(c.get("contribution")),
+            }
+            for c in attr.get("contributions") or []
+            if isinstance(c, dict)
+        ],
+    }
+
+
 def decision_view(r: DecisionRecord) -> dict[str, Any]:
     """One logged non-200 decision: its problem document, evidence and input."""
     out = r.output if isinstance(r.output, dict) else {}
@@ -145,6 +167,7 @@ def decision_view(r: DecisionRecord) -> dict[str, Any]:
             "base_value": _value(exp.get("base_value")),
             "output": _value(exp.get("output")),
             "output_space": _value(exp.get("output_space")),
+            "explains": _value(exp.get("explains") or exp.get("output_space")),
             "class_label": _value(exp.get("class_label")),
             "remainder": _value(exp.get("remainder")),
             "contributions": [
@@ -160,6 +183,7 @@ def decision_view(r: DecisionRecord) -> dict[str, Any]:
     return {
         "id": r.id,
         "time": _time(r.time),
+        "ood": _ood_view(out.get("ood_contributions")),
         "status": r.status,
         "klass": f"s{r.status // 100}xx",
         "type": clip(str(problem_type)),
