@@ -136,6 +136,14 @@ def test_explainer_and_descriptor_see_the_same_model(fitted: Any) -> None:
         p.parameter_name: p.parameter_value for p in described.model_components[0].hyper_parameters
     }
     assert params["n_estimators"] == repr(N_TREES)
+    # the model's size counts the booster, not only the small descriptor naming it
+    from mlrails.descriptors.describe_model import model_file_bytes
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    parts = [f for f in out.iterdir() if f.name.startswith("model.")]
+    assert len(parts) >= 2  # the descriptor and the booster
+    assert model_file_bytes(out, manifest) == sum(f.stat().st_size for f in parts)
+    assert model_file_bytes(out, manifest) > (out / DESCRIPTOR_NAME).stat().st_size
 
 
 def test_a_loaded_artifact_saves_again_natively(fitted: Any, tmp_path: Path) -> None:

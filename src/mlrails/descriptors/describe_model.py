@@ -249,6 +249,20 @@ def calibration_split(rails: Rails, X: Any, y: Any) -> tuple[Any, NDArray[Any]] 
     return X_cal, np.asarray(y_cal)
 
 
+def model_file_bytes(path: Path, manifest: dict[str, Any]) -> int:
+    """Bytes of the bundled model: its file and every part it lists (a natively stored
+    XGBoost / LightGBM booster and the pipeline steps before it), 0 when none is bundled."""
+    from mlrails.artifact.store import CONTENT_FILES, REFERENCE_FILES
+
+    model_file = manifest.get("model_file")
+    if not isinstance(model_file, str) or not model_file:
+        return 0
+    content = {*CONTENT_FILES, *REFERENCE_FILES}
+    listed = manifest.get("files") if isinstance(manifest.get("files"), dict) else {}
+    names = {model_file, *(f for f in listed or {} if f not in content)}
+    return sum((path / n).stat().st_size for n in names if (path / n).is_file())
+
+
 def describe_trained_model(
     artifact_dir: str | Path,
     X_eval: Any = None,
@@ -309,7 +323,7 @@ def describe_trained_model(
     )
     held_out = 100.0 * s.n_calibration / max(1, s.n_train + s.n_calibration)
     storage = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**30
-    model_bytes = model_path.stat().st_size if model_path is not None else 0
+    model_bytes = model_file_bytes(path, manifest)
     return TrainedModel(
         model_name=short,
         model_version=digest[:12],
