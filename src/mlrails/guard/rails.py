@@ -25,11 +25,11 @@ from mlrails.contract.validate import EMPTY_BATCH, contract_columns, validate_fa
 from mlrails.detectors.base import BaseDetector
 from mlrails.detectors.threshold import Threshold
 from mlrails.errors import ModelUnavailable
+from mlrails.explain.shap_explainer import FeatureContribution
 from mlrails.guard.policy import Policy
 from mlrails.guard.verdict import (
     Confidence,
     OODAttribution,
-    OODContribution,
     SafeguardResult,
     Verdict,
 )
@@ -604,7 +604,7 @@ class Rails:
                 offset=float(parts.offset[r]),
                 exact=parts.exact,
                 contributions=[
-                    OODContribution(
+                    FeatureContribution(
                         parts.features[j], _cell(data, i, parts.features[j]), float(phi[j])
                     )
                     for j in keep

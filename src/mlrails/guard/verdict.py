@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlrails.contract.validate import Violation
 from mlrails.protocol.problem import Problem
 from mlrails.protocol.status import Outcome
+
+if TYPE_CHECKING:
+    from mlrails.explain.shap_explainer import FeatureContribution
 
 
 @dataclass(slots=True)
@@ -55,22 +58,6 @@ class Confidence:
 
 
 @dataclass(slots=True)
-class OODContribution:
-    """One input feature's part of the out-of-distribution score, with the row's value."""
-
-    feature: str
-    value: Any
-    contribution: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "feature": self.feature,
-            "value": _jsonable(self.value),
-            "contribution": self.contribution,
-        }
-
-
-@dataclass(slots=True)
 class OODAttribution:
     """Which features made a row unusual: the OOD ``score`` split by input feature.
 
@@ -86,7 +73,7 @@ class OODAttribution:
     score: float
     offset: float
     exact: bool
-    contributions: list[OODContribution]
+    contributions: list[FeatureContribution]
     remainder: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
