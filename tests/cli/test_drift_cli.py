@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from logkit import served_records
 from runcli import run_cli
 
 
@@ -23,7 +24,7 @@ def _log(
 ) -> None:
     """Log ``X`` as served rows; with ``rails``, each with its real verdict as output (or
     with the ``outputs`` given)."""
-    from mlrails.store import DecisionRecord, open_store
+    from mlrails.store import open_store
 
     if outputs is None:
         outputs = (
@@ -31,22 +32,7 @@ def _log(
             if rails is None
             else [v.to_dict() for v in rails.check(X)]
         )
-    records = [
-        DecisionRecord(
-            time=when,
-            trace_id=f"{trace}-{i}",
-            key_id=None,
-            artifact_hash="h",
-            row_index=0,
-            status=200,
-            problem=None,
-            input={str(k): float(v) for k, v in row.items()},
-            output=outputs[i],
-            scores=None,
-            latency_ms=1.0,
-        )
-        for i, (_, row) in enumerate(X.iterrows())
-    ]
+    records = served_records(X, outputs, when, trace)
     with open_store(db) as store:
         store.write_decisions(records)
 

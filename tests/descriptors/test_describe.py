@@ -13,6 +13,7 @@ import pytest
 import yaml
 from sklearn.metrics import accuracy_score, f1_score, log_loss
 
+from logkit import served_records
 from mlrails.descriptors import (
     FieldStatistics,
     ProductionData,
@@ -134,24 +135,7 @@ def test_peak_memory_of_a_batch_prediction_is_plausible(
 
 
 def _records(X: Any, preds: Any, when: datetime, trace: str) -> list[Any]:
-    from mlrails.store import DecisionRecord
-
-    return [
-        DecisionRecord(
-            time=when,
-            trace_id=f"{trace}-{i}",
-            key_id=None,
-            artifact_hash="h",
-            row_index=0,
-            status=200,
-            problem=None,
-            input={str(k): float(v) for k, v in row.items()},
-            output={"prediction": int(p), "status": 200},
-            scores=None,
-            latency_ms=1.0,
-        )
-        for i, ((_, row), p) in enumerate(zip(X.iterrows(), preds, strict=True))
-    ]
+    return served_records(X, [{"prediction": int(p), "status": 200} for p in preds], when, trace)
 
 
 def test_production_data_from_the_decision_log_window(

@@ -22,6 +22,7 @@ from mismatch_system import (
 )
 from scipy import stats
 
+from logkit import served_records
 from mlrails.descriptors import ProductionData, read_descriptor_dir, write_descriptor_dir
 from mlrails.mismatch.check import check_descriptors, compare_histograms, compare_statistics
 from mlrails.mismatch.drift import DriftConfig
@@ -233,7 +234,7 @@ def test_describe_then_check_names_predictions_as_predictions(tmp_path: Path) ->
     import pandas as pd
 
     from mlrails.descriptors.describe import describe_production_data, describe_training_data
-    from mlrails.store import DecisionRecord, open_store
+    from mlrails.store import open_store
 
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"x": rng.normal(size=1000)})
@@ -243,22 +244,12 @@ def test_describe_then_check_names_predictions_as_predictions(tmp_path: Path) ->
     db = tmp_path / "log.db"
     with open_store(db) as store:
         store.write_decisions(
-            [
-                DecisionRecord(
-                    time=pd.Timestamp.now(tz="UTC").to_pydatetime(),
-                    trace_id=f"t{i}",
-                    key_id=None,
-                    artifact_hash="h",
-                    row_index=0,
-                    status=200,
-                    problem=None,
-                    input={"x": float(X["x"].iloc[i])},
-                    output={"prediction": int(a), "status": 200},
-                    scores=None,
-                    latency_ms=1.0,
-                )
-                for i, a in enumerate(answers)
-            ]
+            served_records(
+                X,
+                [{"prediction": int(a), "status": 200} for a in answers],
+                pd.Timestamp.now(tz="UTC").to_pydatetime(),
+                "t",
+            )
         )
     pdd = describe_production_data(db, training=td)
     assert pdd.distribution == []  # production labels are not in a decision log

@@ -23,6 +23,7 @@ from scipy import stats
 from mlrails.bench import resample
 from mlrails.bench.record import CellRecord, RunRecord
 from mlrails.bench.stats import holm
+from mlrails.mismatch.statistics import cohens_h
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,6 @@ class PowerNote:
     target: float
     power_now: float | None
     replicates_needed: int | None
-
-
-def cohens_h(p1: float, p2: float) -> float:
-    """Cohen's *h* between two proportions: ``2·asin√p2 − 2·asin√p1``."""
-    return 2 * math.asin(math.sqrt(p2)) - 2 * math.asin(math.sqrt(p1))
 
 
 def mcnemar_exact(correct_a: np.ndarray, correct_b: np.ndarray) -> float:

@@ -40,7 +40,7 @@ from mlrails.descriptors.descriptor_set import DescriptorSet
 from mlrails.descriptors.statistics import FieldStatistics
 from mlrails.mismatch.findings import DS, OPS, Finding, NumberValue, field_ref
 from mlrails.mismatch.rules import norm_text, production_field_for, rule
-from mlrails.mismatch.statistics import chi_square_homogeneity
+from mlrails.mismatch.statistics import chi_square_homogeneity, cohens_h
 
 LABEL_SHIFT_H = 0.2
 """Largest per-label ``|Cohen's h|`` from which a label distribution counts as shifted."""
@@ -102,11 +102,6 @@ def parse_label_shares(items: Sequence[tuple[str, object]]) -> LabelShares:
             "label is missing or a share is wrong"
         )
     return LabelShares({k_: v / total for k_, v in raw.items()}, names, scale, total)
-
-
-def cohens_h(p: float, q: float) -> float:
-    """Cohen's h from proportion ``p`` to ``q``: ``2 asin√q − 2 asin√p``."""
-    return 2.0 * math.asin(math.sqrt(q)) - 2.0 * math.asin(math.sqrt(p))
 
 
 @dataclass(frozen=True)

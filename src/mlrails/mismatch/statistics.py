@@ -388,6 +388,11 @@ def chi_square_homogeneity(ref: I64, cur: I64, psi_epsilon: float = 1e-4) -> Chi
 # PSI and multiple testing
 
 
+def cohens_h(p1: float, p2: float) -> float:
+    """Cohen's *h* from proportion ``p1`` to ``p2``: ``2·asin√p2 − 2·asin√p1``."""
+    return 2 * math.asin(math.sqrt(p2)) - 2 * math.asin(math.sqrt(p1))
+
+
 def population_stability_index(p_ref: F64, p_cur: F64, epsilon: float = 1e-4) -> float:
     """PSI = sum (p_cur - p_ref) ln(p_cur / p_ref) over bins (Siddiqi 2006, *Credit Risk
     Scorecards*), each share floored at ``epsilon`` so that an empty bin gives a large finite

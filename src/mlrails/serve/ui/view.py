@@ -106,6 +106,19 @@ def _time(t: datetime) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _contributions_view(items: Any) -> list[dict[str, str]]:
+    """Logged per-feature contributions (SHAP or OOD) as table rows: feature, value, part."""
+    return [
+        {
+            "feature": _value(c.get("feature")),
+            "value": _value(c.get("value")),
+            "contribution": _value(c.get("contribution")),
+        }
+        for c in items or []
+        if isinstance(c, dict)
+    ]
+
+
 def _ood_view(attr: Any) -> dict[str, Any] | None:
     """Which features made a 422 row unusual (the logged OOD score split by feature)."""
     if not isinstance(attr, dict):
@@ -116,15 +129,7 @@ def _ood_view(attr: Any) -> dict[str, Any] | None:
         "offset": _value(attr.get("offset")),
         "exact": bool(attr.get("exact")),
         "remainder": _value(attr.get("remainder")),
-        "contributions": [
-            {
-                "feature": _value(c.get("feature")),
-                "value": _value(c.get("value")),
-                "contribution": _value(c.get("contribution")),
-            }
-            for c in attr.get("contributions") or []
-            if isinstance(c, dict)
-        ],
+        "contributions": _contributions_view(attr.get("contributions")),
     }
 
 
@@ -170,15 +175,7 @@ def decision_view(r: DecisionRecord) -> dict[str, Any]:
             "explains": _value(exp.get("explains") or exp.get("output_space")),
             "class_label": _value(exp.get("class_label")),
             "remainder": _value(exp.get("remainder")),
-            "contributions": [
-                {
-                    "feature": _value(c.get("feature")),
-                    "value": _value(c.get("value")),
-                    "contribution": _value(c.get("contribution")),
-                }
-                for c in exp.get("contributions") or []
-                if isinstance(c, dict)
-            ],
+            "contributions": _contributions_view(exp.get("contributions")),
         }
     return {
         "id": r.id,
