@@ -27,6 +27,7 @@ from sklearn.ensemble import RandomForestClassifier
 import mlrails
 from mlrails.mismatch import DriftReport, FieldDrift
 from mlrails.mismatch.monitor import DriftCheck
+from mlrails.mismatch.render import format_number
 from mlrails.protocol.status import StatusTable
 from mlrails.serve import ServerThread, ServeSettings, create_app
 from mlrails.serve.drift_job import DriftStatus
@@ -190,6 +191,14 @@ def test_the_dashboard_renders_any_logged_number(x: list[float | None], count: i
         limit=20,
     )
     assert 'data-status="422"' in html
+
+
+@settings(max_examples=300, deadline=None)
+@given(x=st.one_of(MAYBE_FLOAT, st.integers(-(10**30), 10**30), st.booleans()))
+def test_the_mismatch_pages_number_text_takes_any_number(x: float | int | bool | None) -> None:
+    """The mismatch page's findings and statistics go through ``format_number``."""
+    text = format_number(x)
+    assert isinstance(text, str) and 0 < len(text) <= 40
 
 
 # -- a real server --------------------------------------------------------------------------
