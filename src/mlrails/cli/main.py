@@ -717,6 +717,14 @@ def serve(
     ui: Annotated[
         Switch, typer.Option(help="Web UI at /ui (sign-in with an API key when auth is on).")
     ] = Switch.on,
+    docs: Annotated[
+        bool,
+        typer.Option(
+            "--docs",
+            help="Serve an HTML reference of the OpenAPI document at /docs (no script, strict "
+            "Content-Security-Policy; public like /openapi.json). Off: /docs is 404.",
+        ),
+    ] = False,
     model_name: Annotated[
         str, typer.Option(help="Model name in the Open Inference Protocol paths /v2/models/NAME.")
     ] = "mlrails",
@@ -837,6 +845,7 @@ def serve(
             max_body_bytes=max_body_bytes,
             max_batch_rows=max_batch_rows,
             ui=ui is Switch.on,
+            docs=docs,
             model_name=model_name,
             log_level=log_level,
             batch_max_rows=batch_max_rows,

@@ -31,6 +31,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlrails import __version__
@@ -49,7 +50,7 @@ from mlrails.serve.drift_job import DriftMonitor
 from mlrails.serve.keys import KeyRing
 from mlrails.serve.logwriter import DecisionLog
 from mlrails.serve.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from mlrails.serve.metrics import ServeMetrics
+from mlrails.serve.metrics import ServeMetrics, route_label, route_templates
 from mlrails.serve.oip_routes import install_oip
 from mlrails.serve.openapi import (
     PREDICT_REQUEST_BODY,
@@ -57,6 +58,7 @@ from mlrails.serve.openapi import (
     install_openapi,
     predict_answers,
     readiness_answers,
+    requires_key,
     responses,
 )
 from mlrails.serve.payload import PayloadError, PredictPayload, guard_input, parse_payload
@@ -103,6 +105,7 @@ def create_app(
             "(422). Non-200 bodies are RFC 9457 problem documents."
         ),
         lifespan=service.lifespan,
+        docs_url=None,  # --docs: a script-free reference instead (serve/docs.py)
         redoc_url=None,
     )
     app.state.service = service
@@ -127,7 +130,11 @@ def create_app(
 
         install_ui(app, service)
     install_oip(app, service)
-    install_openapi(app, rails)
+    install_openapi(app, rails, auth=service.settings.auth)
+    if service.settings.docs:
+        from mlrails.serve.docs import install_docs
+
+        install_docs(app)
     return app
 
 
@@ -421,7 +428,7 @@ class _Service:
 
         try:
             await self._log().write([record])
-            self.metrics.verdicts.labels(str(err.status), err.kind.uri).inc()
+            self.metrics.observe_refusal(err.status, err.kind.uri)
         except StoreUnavailable:
             raise self._unavailable(
                 "the decision log cannot record this request; nothing was answered",
@@ -537,6 +544,7 @@ class _V1Dialect:
         return err
 
 
+@requires_key
 async def _authorize(request: Request) -> Caller:
     service: _Service = request.app.state.service
     return await service.authorize(request)
@@ -679,16 +687,25 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
 
 
 class _MetricsMiddleware:
-    """Counts every HTTP request by method, route template and status (pure ASGI)."""
+    """Counts every HTTP request by method, route template and status (pure ASGI); every
+    label bounded to a known set (see :mod:`mlrails.serve.metrics`)."""
 
     def __init__(self, app: ASGIApp, metrics: ServeMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        self.routes: frozenset[str] = frozenset()
+        self.plain: list[Route] = []
+        self.ready = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if not self.ready:  # the app's routes, complete once it serves
+            routes = list(getattr(scope.get("app"), "routes", ()))
+            self.routes = route_templates(routes)
+            self.plain = [r for r in routes if type(r) is Route]
+            self.ready = True
         start = time.perf_counter()
         status = 500
 
@@ -701,10 +718,19 @@ class _MetricsMiddleware:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
             self.metrics.observe_request(
-                scope["method"], route, status, time.perf_counter() - start
+                scope["method"], self._route(scope), status, time.perf_counter() - start
             )
+
+    def _route(self, scope: Scope) -> str:
+        """The matched route's template, else ``unmatched`` (never the raw path)."""
+        template = getattr(scope.get("route"), "path", None)
+        if template is None:  # FastAPI's own routes (/openapi.json) do not set scope["route"]
+            for r in self.plain:
+                if r.matches(scope)[0] is not Match.NONE:
+                    template = r.path
+                    break
+        return route_label(template, self.routes)
 
 
 def _trace_id(request: Request) -> str:

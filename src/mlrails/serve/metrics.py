@@ -21,18 +21,25 @@
   ``mlrails_drift_refusal_rate`` (rows refused by validation, kept out of the input
   statistics), ``mlrails_drift_last_check_timestamp_seconds``,
   ``mlrails_drift_checks_total{result}`` and ``mlrails_drift_webhook_failures_total``.
+
+No label takes a value from a request as it came: the method is one of :data:`HTTP_METHODS`
+or ``other``, the route the matched route's template (``/v2/models/{model_name}``) or
+``unmatched``, the status a code in 100–599, the problem a known problem type URI (else
+``other``). Safeguard, mode and field labels come from the artifact, never from a request.
+So however many invented methods and paths a caller sends, the series stay a fixed set.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from mlrails.guard.verdict import Verdict
+from mlrails.serve.problems import all_problem_uris
 
 if TYPE_CHECKING:
     from mlrails.mismatch.monitor import DriftCheck
@@ -44,6 +51,49 @@ _REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 _RATIO_BUCKETS = (0.1, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 5.0, 10.0)
 _SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096)
 _CONFIDENCE_BUCKETS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+
+#: the ``method`` label's values besides :data:`OTHER` (HTTP methods are case-sensitive)
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
+#: the label value of anything outside a label's known set
+OTHER = "other"
+#: the ``route`` label of a request no route matched (404, a redirected trailing slash)
+UNMATCHED = "unmatched"
+_PROBLEMS = frozenset(all_problem_uris())
+
+
+def method_label(method: str) -> str:
+    """``method`` if it is a standard HTTP method, else ``other`` (any token is a method to
+    the HTTP parser, so the raw value would give one series per invented method)."""
+    return method if method in HTTP_METHODS else OTHER
+
+
+def route_label(template: object, known: Collection[str]) -> str:
+    """The matched route's template if it is one of the app's (``known``), else
+    ``unmatched``: never a raw path."""
+    return template if isinstance(template, str) and template in known else UNMATCHED
+
+
+def route_templates(routes: Iterable[object]) -> frozenset[str]:
+    """The path templates of an app's routes, those of included routers too."""
+    routes = list(routes)
+    try:  # FastAPI >= 0.165 keeps an included router as one entry of app.routes
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: included routes are copied into app.routes
+        return frozenset(p for r in routes if isinstance(p := getattr(r, "path", None), str))
+    contexts = iter_route_contexts(routes)  # type: ignore[arg-type]
+    return frozenset(p for c in contexts if isinstance(p := getattr(c, "path", None), str))
+
+
+def status_label(status: int) -> str:
+    """The status code as text if it is a valid HTTP code (100–599), else ``other``."""
+    return str(status) if isinstance(status, int) and 100 <= status <= 599 else OTHER
+
+
+def problem_label(problem: str | None) -> str:
+    """A known problem type URI, ``none`` for no problem, else ``other``."""
+    if problem is None:
+        return "none"
+    return problem if problem in _PROBLEMS else OTHER
 
 
 class ServeMetrics:
@@ -233,14 +283,19 @@ class ServeMetrics:
         self.log_commit_seconds.observe(seconds)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
+        """Count one HTTP request; ``route`` is already a label (:func:`route_label`)."""
+        self.requests.labels(method_label(method), route, status_label(status)).inc()
         self.request_duration.labels(route).observe(seconds)
+
+    def observe_refusal(self, status: int, problem: str) -> None:
+        """Count a request refused before the guard ran (one verdict, no rows)."""
+        self.verdicts.labels(status_label(status), problem_label(problem)).inc()
 
     def observe_verdicts(self, verdicts: Sequence[Verdict]) -> None:
         """Count a request's verdicts; safeguard latencies once per request (equal per row)."""
         seen_latency: set[str] = set()
         for v in verdicts:
-            self.verdicts.labels(str(v.status), v.problem or "none").inc()
+            self.verdicts.labels(status_label(v.status), problem_label(v.problem)).inc()
             for s in v.safeguards:
                 if s.triggered:
                     self.triggers.labels(s.name, s.mode).inc()

@@ -52,6 +52,7 @@ from mlrails.serve.openapi import (
     Answer,
     authenticated_get_answers,
     predict_answers,
+    requires_key,
     responses,
 )
 from mlrails.serve.payload import PredictPayload
@@ -69,6 +70,7 @@ INFER_REQUEST_BODY: dict[str, Any] = {
 }
 
 
+@requires_key
 async def _authorize(request: Request) -> Any:
     """The caller (``Caller``) of an endpoint that needs a key; refusals carry ``error``."""
     service: _Service = request.app.state.service

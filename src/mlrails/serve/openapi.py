@@ -1,23 +1,28 @@
 """The OpenAPI document: every status code of every endpoint, with problem+json schemas.
 
 FastAPI documents the routes; this module adds what it cannot infer: the request body of
-``/v1/predict`` (the input row is the artifact's contract as JSON Schema), the codes each
-endpoint answers (from the policy's status table, so a remapped code is documented as
-served), and for each code the problem types it carries. In proxy mode (the model is a
+``/v1/predict`` (the input row's field names and JSON types), the codes each endpoint
+answers (from the policy's status table, so a remapped code is documented as served), for
+each code the problem types it carries, and which operations need the API key (the bearer
+scheme in ``components.securitySchemes``). In proxy mode (the model is a
 :class:`~mlrails.models.remote.RemoteModel`) the prediction endpoints also document 502.
+
+The document is public (no key), so it carries no more of the contract than a caller needs
+to form a request: names and types, never the accepted or training ranges, missing rates or
+categories, which ``GET /v1/contract`` serves to callers with a key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
-from mlrails.contract import to_json_schema
+from mlrails.contract.jsonschema import to_public_json_schema
 from mlrails.guard.rails import Rails
 from mlrails.models.remote import RemoteModel
 from mlrails.protocol import PROBLEM_MEDIA_TYPE
@@ -35,6 +40,25 @@ from mlrails.serve.schemas import (
 )
 
 _REF = "#/components/schemas/"
+#: the name of the API key's scheme in ``components.securitySchemes``
+BEARER_SCHEME = "bearerAuth"
+_BEARER: dict[str, Any] = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key from `mlrails keys create`, sent as 'Authorization: Bearer "
+    "TOKEN'. A missing, invalid or revoked key gets 401 with WWW-Authenticate.",
+}
+_F = TypeVar("_F", bound=Callable[..., Any])
+_KEY_DEPENDENCIES: set[Callable[..., Any]] = set()
+
+
+def requires_key(dependency: _F) -> _F:
+    """Mark a FastAPI dependency as the API-key check: the operations that depend on it are
+    documented with the bearer scheme under ``security``."""
+    _KEY_DEPENDENCIES.add(dependency)
+    return dependency
+
+
 _MODELS: tuple[type[BaseModel], ...] = (
     ProblemDocument,
     DriftStatusDocument,
@@ -163,8 +187,9 @@ def readiness_answers(rails: Rails) -> list[Answer]:
     ]
 
 
-def install_openapi(app: FastAPI, rails: Rails) -> None:
-    """Replace ``app.openapi`` with the completed document (built once, then cached)."""
+def install_openapi(app: FastAPI, rails: Rails, *, auth: bool = True) -> None:
+    """Replace ``app.openapi`` with the completed document (built once, then cached);
+    ``auth``: the service asks for API keys (the bearer scheme is declared)."""
 
     def build() -> dict[str, Any]:
         if app.openapi_schema:
@@ -181,7 +206,7 @@ def install_openapi(app: FastAPI, rails: Rails) -> None:
             js = model.model_json_schema(ref_template=_REF + "{model}")
             schemas.update(js.pop("$defs", {}))
             schemas[model.__name__] = js
-        row = to_json_schema(rails.contract)
+        row = to_public_json_schema(rails.contract)
         row.pop("$schema", None)
         schemas["InputRow"] = row
         schemas["ContractSchema"] = _CONTRACT_SCHEMA
@@ -190,10 +215,46 @@ def install_openapi(app: FastAPI, rails: Rails) -> None:
         }
         schemas["PredictRequest"] = _predict_request_schema()
         schemas["ProblemDocument"]["properties"]["type"]["enum"] = problems.all_problem_uris()
+        if auth:
+            _declare_security(app, doc)
         app.openapi_schema = doc
         return doc
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+def _declare_security(app: FastAPI, doc: dict[str, Any]) -> None:
+    """The bearer scheme, and ``security`` on every operation whose route checks the key."""
+    doc["components"]["securitySchemes"] = {BEARER_SCHEME: _BEARER}
+    paths = doc.get("paths", {})
+    for route in _api_routes(app):
+        if not _needs_key(getattr(route, "dependant", None)):
+            continue
+        ops = paths.get(getattr(route, "path", None), {})
+        for method in getattr(route, "methods", None) or ():
+            op = ops.get(method.lower())
+            if op is not None:
+                op["security"] = [{BEARER_SCHEME: []}]
+
+
+def _api_routes(app: FastAPI) -> Iterator[object]:
+    """The app's routes, those of included routers too (FastAPI >= 0.165 nests them)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI copies included routes into app.routes
+        yield from app.routes
+        return
+    for context in iter_route_contexts(app.routes):
+        yield getattr(context, "original_route", context)
+
+
+def _needs_key(dependant: Any) -> bool:
+    if dependant is None:
+        return False
+    call = getattr(dependant, "call", None)
+    if any(call is k for k in _KEY_DEPENDENCIES):
+        return True
+    return any(_needs_key(d) for d in getattr(dependant, "dependencies", ()))
 
 
 #: what ``GET /v1/contract`` answers: a JSON Schema document *describing* an input row (an

@@ -42,6 +42,12 @@ UNAUTHORIZED = HttpProblem(
     "Missing or invalid API key",
     "Send a valid, unrevoked key as 'Authorization: Bearer TOKEN'.",
 )
+CROSS_SITE = HttpProblem(
+    "cross-site-request",
+    "Cross-site request refused",
+    "A form of the web UI was posted from another site (Origin or Sec-Fetch-Site); send it "
+    "from the UI's own pages.",
+)
 NOT_FOUND = HttpProblem("not-found", "No such resource", "The path is not served here.")
 METHOD_NOT_ALLOWED = HttpProblem(
     "method-not-allowed",
@@ -91,6 +97,7 @@ HTTP_PROBLEMS: dict[str, HttpProblem] = {
     for p in (
         MALFORMED_REQUEST,
         UNAUTHORIZED,
+        CROSS_SITE,
         NOT_FOUND,
         METHOD_NOT_ALLOWED,
         PAYLOAD_TOO_LARGE,

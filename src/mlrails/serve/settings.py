@@ -56,6 +56,11 @@ class ServeSettings(BaseModel):
         default_factory=list, description="origins allowed by CORS (none: CORS off)"
     )
     ui: bool = Field(True, description="serve the web UI at /ui (same auth as the API)")
+    docs: bool = Field(
+        False,
+        description="serve a script-free HTML reference of the OpenAPI document at /docs "
+        "(public, like /openapi.json; off: /docs is 404)",
+    )
     model_name: str = Field(
         "mlrails",
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$",

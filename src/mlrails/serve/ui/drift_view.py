@@ -95,8 +95,7 @@ def drift_page(status: DriftStatus) -> DriftPage:
 
 def _row(side: str, report: DriftReport, f: FieldDrift) -> DriftRow:
     threshold = report.numeric_effect if f.kind == "numeric" else report.categorical_effect
-    scale = 2 * threshold if threshold > 0 else 1.0
-    bar = 0 if math.isnan(f.effect_size) else min(BAR_PX, round(BAR_PX * f.effect_size / scale))
+    scale = 2 * threshold if math.isfinite(threshold) and threshold > 0 else 1.0
     missing = f.missing_cur if f.kind == "numeric" else None
     return DriftRow(
         side=side,
@@ -107,10 +106,10 @@ def _row(side: str, report: DriftReport, f: FieldDrift) -> DriftRow:
         p_adjusted=_num(f.p_adjusted),
         effect=_num(f.effect_size),
         effect_threshold=_num(threshold),
-        bar_px=bar,
-        threshold_px=round(BAR_PX * threshold / scale),
+        bar_px=bar_px(f.effect_size, scale),
+        threshold_px=bar_px(threshold, scale),
         psi=_num(f.psi),
-        missing="" if missing is None else f"{missing:.1%}",
+        missing="" if missing is None else _share(missing),
         n=f"{f.n_cur} vs {f.n_ref}",
         alarm=f.alarm,
     )
@@ -123,10 +122,30 @@ def _schedule(every_s: float | None, window_s: float) -> str:
     return f"Checked every {_duration(every_s)} over the last {window}"
 
 
-def _num(x: float) -> str:
+def bar_px(value: float | None, scale: float) -> int:
+    """Width in pixels of ``value`` on a bar whose full width :data:`BAR_PX` stands for
+    ``scale``, clamped to ``[0, BAR_PX]``: an infinite or huge effect is a full bar, a
+    negative one or NaN an empty bar (``round`` of an infinite float would raise)."""
+    if value is None or math.isnan(value) or value <= 0:
+        return 0
+    if not (math.isfinite(scale) and scale > 0):
+        return BAR_PX
+    fraction = value / scale  # may overflow to inf: still a float
+    return BAR_PX if fraction >= 1 else max(0, min(BAR_PX, round(BAR_PX * fraction)))
+
+
+def _num(x: float | None) -> str:
+    """Three significant digits; ``–`` for a missing or NaN value (``inf`` stays ``inf``)."""
     if x is None or math.isnan(x):
         return "–"
     return f"{x:.3g}"
+
+
+def _share(x: float) -> str:
+    """A share as a percentage; anything that is not a share in [0, 1] as a plain number."""
+    if math.isfinite(x) and 0 <= x <= 1:
+        return f"{x:.1%}"
+    return _num(x)
 
 
 def _float(text: str) -> float:

@@ -5,7 +5,7 @@
 ``GET /ui/live``       the live panels alone (status mix, recent non-200), polled by the page
 ``GET /ui/login``      sign-in form (auth on only)
 ``POST /ui/login``     exchanges an API key for a session cookie, then redirects to ``/ui``
-``POST /ui/logout``    clears the cookie
+``POST /ui/logout``    clears the cookie (same-origin forms only: 403 otherwise)
 ``GET /ui/assets/*``   ``ui.css`` and ``ui.js``
 ``/ui/descriptors``    the mismatch descriptors and ``/ui/mismatch`` their check (see
                        :mod:`mlrails.serve.ui.descriptor_routes`)
@@ -254,6 +254,9 @@ class _Ui:
 
     async def logout(self, request: Request) -> Response:
         root = _root(request)
+        if not _same_origin(request):  # another site must not sign a browser out either
+            doc = problem_document(problems.CROSS_SITE, 403, "sign out from this site's own pages")
+            return json_response(doc, 403, dict(SECURITY_HEADERS), PROBLEM_MEDIA_TYPE)
         response = _redirect(root + "/login" if self.auth else root)
         response.delete_cookie(
             COOKIE_NAME,
