@@ -231,6 +231,27 @@ def test_check_text_cell_does_not_poison_the_clean_rows(ws: Workspace) -> None:
     assert [e["field"] for e in verdicts[2]["errors"]] == [UNIT_FIELD]  # type: ignore[union-attr]
 
 
+def test_check_a_boolean_column_in_a_numeric_field_is_wrong_type(ws: Workspace) -> None:
+    """CSV reads a column of True/False as booleans (Parquet stores them): a boolean in a
+    numeric field is that row's ``wrong_type``, not 1.0; the other fields pass."""
+    rows = ws.X.iloc[[0, 1, 2]].astype(object)
+    rows[TEXT_FIELD] = [True, False, True]  # the whole column: pandas reads it as bool
+    rows[UNIT_FIELD] = [True, *rows[UNIT_FIELD].iloc[1:]]  # one cell among numbers
+    flag = (TEXT_FIELD, "wrong_type")
+    stored = ws.X.iloc[[0, 1, 2]].assign(**{TEXT_FIELD: [True, False, True]})
+    stored.to_parquet(ws.root / "flags.parquet")
+    for path, want in (
+        (ws.write("flags.csv", rows), [{flag, (UNIT_FIELD, "wrong_type")}, {flag}, {flag}]),
+        (ws.root / "flags.parquet", [{flag}] * 3),
+    ):
+        res = run_cli("check", ws.rails, path, "--json")
+        assert res.returncode == 0, res.stderr
+        verdicts = json_lines(res.stdout)
+        assert [v["status"] for v in verdicts] == [400, 400, 400], path
+        errors = [v["errors"] for v in verdicts]
+        assert [{(e["field"], e["code"]) for e in err} for err in errors] == want, path  # type: ignore[union-attr]
+
+
 def test_check_table_output_shows_status_mix(ws: Workspace) -> None:
     rows = ws.X.iloc[[0, 1, 2]].copy()
     rows.loc[rows.index[2], UNIT_FIELD] *= 1000

@@ -4,7 +4,9 @@ Property: in a random batch of records where random rows get random faults (a ke
 an unknown key added, a key misspelt, a value of the wrong type, a NaN), every faulty row's
 violations are exactly the faults put in it (with their codes: ``missing_column`` for an
 absent key, ``unexpected_column`` for an unknown one, ``wrong_type``, ``missing_value``), and
-every clean row has none, whatever the other rows hold.
+every clean row has none, whatever the other rows hold. A boolean in a numeric or integer
+field, and a number (``0`` and ``1`` included) in a boolean one, is ``wrong_type``: Python's
+``bool`` is an ``int``, the contract's types are not.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlrails.contract import InputContract, validate
+from mlrails.contract import InputContract, infer_contract, validate
 from mlrails.contract.spec import FieldSpec
 from mlrails.contract.validate import (
     MISSING_COLUMN,
@@ -26,6 +28,7 @@ from mlrails.contract.validate import (
     UNEXPECTED_COLUMN,
     UNKNOWN_CATEGORY,
     WRONG_TYPE,
+    validate_fast,
 )
 
 CITIES = ["lyon", "nice", "paris"]
@@ -40,6 +43,12 @@ COLUMNS = [f.name for f in FIELDS]
 KIND = {f.name: f.kind for f in FIELDS}
 NOT_NULLABLE = [f.name for f in FIELDS if not f.nullable]
 TYPED = [f.name for f in FIELDS if f.kind != "categorical"]  # a string is the wrong type
+#: a value of the other JSON scalar type: a boolean for a number, a number for a boolean
+OTHER_TYPE: dict[str, st.SearchStrategy[Any]] = {
+    "numeric": st.booleans() | st.booleans().map(np.bool_),
+    "integer": st.booleans() | st.booleans().map(np.bool_),
+    "boolean": st.sampled_from([0, 1, 0.0, 1.0]) | st.integers() | st.floats(allow_nan=False),
+}
 
 Fault = tuple[str, str]  # (field, code)
 
@@ -76,7 +85,7 @@ def faulty_row(draw: st.DrawFn, allow_extra: bool) -> tuple[dict[str, Any], list
     targets = draw(st.lists(st.sampled_from(COLUMNS), unique=True, max_size=3))
     for col in targets:
         kinds = ["drop", "misspell"]
-        kinds += ["wrong_type"] if col in TYPED else ["unknown_category"]
+        kinds += ["wrong_type", "other_type"] if col in TYPED else ["unknown_category"]
         kinds += ["nan"] if col in NOT_NULLABLE else []
         kind = draw(st.sampled_from(kinds))
         if kind == "drop":
@@ -90,6 +99,9 @@ def faulty_row(draw: st.DrawFn, allow_extra: bool) -> tuple[dict[str, Any], list
                 faults.append((wrong, UNEXPECTED_COLUMN))
         elif kind == "wrong_type":
             row[col] = draw(st.text(max_size=5))
+            faults.append((col, WRONG_TYPE))
+        elif kind == "other_type":
+            row[col] = draw(OTHER_TYPE[KIND[col]])
             faults.append((col, WRONG_TYPE))
         elif kind == "unknown_category":
             row[col] = draw(st.text(max_size=5).filter(lambda s: s not in CITIES))
@@ -182,3 +194,82 @@ def test_keys_that_are_not_strings_are_named_by_their_text() -> None:
     res = validate(_contract(False), [good, {**good, 7: 1}])
     assert res.valid.tolist() == [True, False]
     assert [(e.field, e.code, e.value) for e in res.errors[1]] == [("7", UNEXPECTED_COLUMN, 1)]
+
+
+NUMBERS = [f.name for f in FIELDS if f.kind in ("numeric", "integer")]
+
+
+def _table(n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "income": np.linspace(1.0, 2.0, n),
+            "age": np.arange(n) % 100,
+            "city": [CITIES[i % 3] for i in range(n)],
+            "member": [i % 2 == 0 for i in range(n)],
+            "score": np.full(n, 0.5),
+        }
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    column=st.sampled_from(NUMBERS),
+    n=st.integers(1, 6),
+    dtype=st.sampled_from(["bool", "boolean", "object"]),
+    data=st.data(),
+)
+def test_a_bool_column_for_a_number_is_wrong_type(
+    column: str, n: int, dtype: str, data: st.DataObject
+) -> None:
+    """A table whose numeric column holds booleans (NumPy ``bool``, pandas ``boolean``, or
+    Python bools among numbers): each boolean cell is its row's ``wrong_type``."""
+    table = _table(n)
+    flags = data.draw(st.lists(st.booleans(), min_size=n, max_size=n), label="flags")
+    if dtype == "object":  # booleans among numbers: which cells are booleans is drawn too
+        where = data.draw(st.lists(st.booleans(), min_size=n, max_size=n), label="where")
+        cells = [
+            f if w else table[column][i].item()
+            for i, (f, w) in enumerate(zip(flags, where, strict=True))
+        ]
+        table[column] = pd.Series(cells, dtype=object)
+    else:
+        where = [True] * n
+        table[column] = pd.Series(flags, dtype=dtype)
+    res = validate(_contract(False), table)
+    assert [[(e.field, e.code) for e in res.row_errors(i)] for i in range(n)] == [
+        [(column, WRONG_TYPE)] if w else [] for w in where
+    ]
+    assert validate_fast(_contract(False), table) is None or not any(where)
+
+
+def test_bool_arrays_are_not_numbers_but_fill_boolean_contracts() -> None:
+    numbers = InputContract(
+        layout="array",
+        fields=[FieldSpec(name=f"x{i}", kind="numeric", dtype="float64") for i in range(2)],
+    )
+    flags = np.array([[True, False], [False, False]])
+    assert validate_fast(numbers, flags) is None
+    res = validate(numbers, flags)
+    assert [[(e.field, e.code) for e in res.row_errors(i)] for i in range(2)] == [
+        [("x0", WRONG_TYPE), ("x1", WRONG_TYPE)]
+    ] * 2
+    assert validate(numbers, flags.astype(np.int64)).valid.all()
+    # an all-numeric table of plain numbers still takes the fast path
+    frame = pd.DataFrame({"x0": [1, 2], "x1": [0.5, 1.5]})
+    assert validate_fast(_framed(numbers), frame) is not None
+    assert validate_fast(_framed(numbers), frame.astype({"x1": bool})) is None
+    # a contract learnt from booleans takes booleans (its own training data), not numbers
+    trained = infer_contract(flags)
+    assert [f.kind for f in trained.fields] == ["boolean", "boolean"]
+    assert validate(trained, flags).valid.all()
+    res = validate(trained, flags.astype(np.float64))
+    assert not res.valid.any() and {e.code for e in res.row_errors(0)} == {WRONG_TYPE}
+    table = pd.DataFrame({"member": pd.array([True, None, False], dtype="boolean"), "n": [1, 2, 3]})
+    learnt = infer_contract(table)
+    assert [(f.kind, f.nullable) for f in learnt.fields] == [("boolean", True), ("integer", False)]
+    assert validate(learnt, table).valid.all()
+    assert validate(learnt, [{"member": True, "n": 2}, {"member": None, "n": 1}]).valid.all()
+
+
+def _framed(contract: InputContract) -> InputContract:
+    return contract.model_copy(update={"layout": "frame"})

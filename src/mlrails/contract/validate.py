@@ -8,6 +8,11 @@ A batch of records (mappings) is judged row by row: a key one record lacks is th
 ``missing_column``, a key it should not have is its ``unexpected_column``; the other records
 keep their own verdicts. A table (or columns) lacking a column is a fault of the whole batch
 (``batch_errors``), but each row's faults in the columns present are still listed.
+
+Types are the contract's, not Python's (where ``True`` is the integer 1): a boolean (a
+Python or NumPy bool, a ``bool``/``boolean`` column) in a numeric or integer field, and a
+number in a boolean field, is ``wrong_type``, as the JSON Schema of the contract says
+(``number``/``integer`` and ``boolean`` are disjoint there).
 """
 
 from __future__ import annotations
@@ -279,7 +284,7 @@ def _check_column(
     if spec.kind in ("numeric", "integer"):
         return _check_numeric(spec, col, raw, missing, errors)
     if spec.kind == "boolean":
-        ok = np.array([isinstance(v, (bool, np.bool_)) or v in (0, 1) for v in raw], dtype=bool)
+        ok = _booleans(col, raw)
         _add(errors, ~ok & ~missing, raw, spec.name, WRONG_TYPE, "true or false")
         return col.where(~(~ok & ~missing), None)
     cats = set(spec.categories or [])
@@ -306,15 +311,22 @@ def _check_numeric(
     errors: list[list[Violation]],
 ) -> NDArray[np.float64]:
     name = spec.name
-    if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+    if _is_number_dtype(col.dtype):
         num = col.to_numpy(dtype=np.float64, na_value=np.nan)
         wrong = np.zeros(len(col), dtype=bool)
+    elif pd.api.types.is_bool_dtype(col.dtype):  # True is 1 to pandas, not to the contract
+        num = np.full(len(col), np.nan)
+        wrong = ~missing
+        _add(errors, wrong, raw, name, WRONG_TYPE, "a number")
     else:
-        is_text = np.array([isinstance(v, (str, bytes)) for v in raw], dtype=bool)
-        num = pd.to_numeric(col.where(~is_text, None), errors="coerce").to_numpy(
+        # text and booleans are not numbers, whatever they would convert to
+        not_number = np.fromiter(
+            (isinstance(v, _NOT_NUMBERS) for v in raw), dtype=bool, count=len(raw)
+        )
+        num = pd.to_numeric(col.where(~not_number, None), errors="coerce").to_numpy(
             dtype=np.float64, na_value=np.nan
         )
-        wrong = ~missing & (is_text | np.isnan(num))
+        wrong = ~missing & (not_number | np.isnan(num))
         _add(errors, wrong, raw, name, WRONG_TYPE, "a number")
     finite = np.isfinite(num)
     _add(errors, ~finite & ~missing & ~wrong, raw, name, NOT_FINITE, "a finite number")
@@ -329,6 +341,26 @@ def _check_numeric(
     return np.where(finite, num, np.nan)
 
 
+#: cell types that are never a number, whatever they would convert to
+_NOT_NUMBERS = (str, bytes, bool, np.bool_)
+
+
+def _is_number_dtype(dtype: Any) -> bool:
+    """Whether a column of ``dtype`` holds numbers only: numeric and not boolean (pandas
+    counts ``bool`` as numeric; the contract does not)."""
+    return bool(pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype))
+
+
+def _booleans(col: pd.Series, raw: NDArray[Any]) -> NDArray[np.bool_]:
+    """Which cells hold a boolean (``True``/``False``, NumPy's too); a missing cell of a
+    nullable boolean column counts, its missingness is judged apart."""
+    if pd.api.types.is_bool_dtype(col.dtype):
+        return np.ones(len(col), dtype=bool)
+    if _is_number_dtype(col.dtype):
+        return np.zeros(len(col), dtype=bool)
+    return np.fromiter((isinstance(v, (bool, np.bool_)) for v in raw), dtype=bool, count=len(raw))
+
+
 # -- fast path and images ----------------------------------------------------------------
 def validate_fast(contract: InputContract, X: Any) -> ValidationResult | None:
     """Fast path for all-numeric inputs (NumPy arrays, or tables with exactly the contract's
@@ -341,7 +373,7 @@ def validate_fast(contract: InputContract, X: Any) -> ValidationResult | None:
         if labels != columns and [str(c) for c in labels] != columns:
             return None
         dtypes = set(X.dtypes)  # a table has few distinct dtypes: check each once
-        if not all(pd.api.types.is_numeric_dtype(d) for d in dtypes):
+        if not all(_is_number_dtype(d) for d in dtypes):
             return None
         num = X.to_numpy(dtype=np.float64)
         if not _numeric_rows_valid(contract, num):
@@ -353,7 +385,7 @@ def validate_fast(contract: InputContract, X: Any) -> ValidationResult | None:
         )
         # the matrix only stands for the table when every column is a plain NumPy number
         # (extension dtypes such as nullable Int64 behave differently when concatenated)
-        plain = all(isinstance(d, np.dtype) and d.kind in "biuf" for d in dtypes)
+        plain = all(isinstance(d, np.dtype) and d.kind in "iuf" for d in dtypes)
         return ValidationResult(
             data=frame, errors=[[] for _ in range(len(X))], matrix=num if plain else None
         )

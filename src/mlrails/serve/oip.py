@@ -4,18 +4,23 @@ An inference request carries ``inputs``, a list of tensors ``{name, shape, datat
 (``data`` flat or nested, row-major). Two forms are accepted for tables:
 
 * one tensor per contract column, shape ``[n]`` or ``[n, 1]``; numeric columns as
-  ``FP16/FP32/FP64/INT*/UINT*``, boolean columns as ``BOOL`` (or integers), categorical
-  columns as ``BYTES`` (or integers);
+  ``FP16/FP32/FP64/INT*/UINT*``, boolean columns as ``BOOL``, categorical columns as
+  ``BYTES`` (or integers);
 * one tensor (any name that is not a column) of shape ``[n, n_columns]`` in the contract's
-  column order, when no column is categorical.
+  column order, when every column takes its datatype (all numeric: a numeric datatype; all
+  boolean: ``BOOL``; never with a categorical column), see :func:`matrix_datatypes`.
 
 Image-like contracts take one tensor of shape ``[n, *sample_shape]``. A ``null`` element of
 any datatype is a missing value (JSON has no NaN): a nullable column takes it, any other
 column makes that row the guard's ``missing_value`` 400. A tensor whose shape, datatype or
 data disagree, or a datatype the column cannot hold, raises
-:class:`~mlrails.serve.payload.PayloadError` (answered 400). Everything the contract itself
-promises (ranges, categories, missing values) stays the guard's business, so one row gets the
-same verdict through ``/v1/predict`` and through ``/v2/.../infer``.
+:class:`~mlrails.serve.payload.PayloadError` (answered 400); when the fault is a value's type
+(a ``BOOL`` tensor for a numeric column, a JSON boolean or string among an ``FP64`` tensor's
+numbers, a number in a ``BOOL`` one), its ``violations`` list each column concerned as the
+guard's ``wrong_type``: JSON booleans are not numbers (nor numbers booleans) on either
+route, and a tensor has one datatype, so the whole request is refused. Everything the
+contract itself promises (ranges, categories, missing values) stays the guard's business, so
+one row gets the same verdict through ``/v1/predict`` and through ``/v2/.../infer``.
 
 The outputs are tensors of valid elements, one per row: ``predict``, ``probabilities``
 (classification), ``status`` (``INT32``, each row's code), ``problem`` (``BYTES``, the row's
@@ -32,7 +37,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -43,6 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mlrails._json import dumps, jsonable
 from mlrails.contract import InputContract
 from mlrails.contract.spec import FieldSpec
+from mlrails.contract.validate import WRONG_TYPE, Violation, contract_columns
 from mlrails.guard.rails import Rails
 from mlrails.guard.verdict import Verdict
 from mlrails.serve.payload import PayloadError, PredictPayload
@@ -65,7 +71,7 @@ NUMERIC = (*INT_RANGES, *FLOATS)
 ACCEPTED: dict[str, tuple[str, ...]] = {
     "numeric": NUMERIC,
     "integer": NUMERIC,
-    "boolean": ("BOOL", *INT_RANGES),
+    "boolean": ("BOOL",),
     "categorical": ("BYTES", *INT_RANGES),
 }
 #: the datatype advertised in the model metadata for each contract kind
@@ -107,7 +113,8 @@ def parse_infer(body: Any, contract: InputContract, output_names: Sequence[str])
     raw_inputs = body.get("inputs")
     if not isinstance(raw_inputs, list) or not raw_inputs:
         raise PayloadError("'inputs' must be a non-empty array of tensors")
-    tensors = [_tensor(t, i) for i, t in enumerate(raw_inputs)]
+    matrix = len(raw_inputs) == 1  # one tensor may hold every column
+    tensors = [_tensor(t, i, contract, matrix) for i, t in enumerate(raw_inputs)]
     names = [t.name for t in tensors]
     dupes = sorted(n for n, c in Counter(names).items() if c > 1)
     if dupes:
@@ -151,7 +158,7 @@ def _requested_outputs(outputs: Any, known: Sequence[str]) -> tuple[str, ...] | 
     return tuple(names)
 
 
-def _tensor(t: Any, i: int) -> _Tensor:
+def _tensor(t: Any, i: int, contract: InputContract, matrix: bool) -> _Tensor:
     where = f"inputs[{i}]"
     if not isinstance(t, dict):
         raise PayloadError(f"{where} must be a tensor object {{name, shape, datatype, data}}")
@@ -177,11 +184,56 @@ def _tensor(t: Any, i: int) -> _Tensor:
         raise PayloadError(
             f"{where}: shape {shape} holds {size} element(s), 'data' has {len(data)}"
         )
-    for j, v in enumerate(data):
-        problem = _element_problem(datatype, v)
-        if problem:
-            raise PayloadError(f"{where} is {datatype} but element {j} {problem}")
-    return _Tensor(name, shape, datatype, data)
+    faults = [(j, v, p) for j, v in enumerate(data) if (p := _element_problem(datatype, v))]
+    tensor = _Tensor(name, shape, datatype, data)
+    if faults:
+        j, _, problem = faults[0]
+        column = _columns_of(contract, tensor, matrix)(j)
+        place = "" if column is None or column == name else f" (column {column!r})"
+        raise PayloadError(
+            f"{where} is {datatype} but element {j} {problem}{place}",
+            _element_violations(contract, tensor, faults, matrix),
+        )
+    return tensor
+
+
+#: what an element of each datatype is
+_ELEMENT = {
+    "BOOL": "true or false",
+    "BYTES": "a string",
+    **dict.fromkeys(FLOATS, "a number"),
+    **dict.fromkeys(INT_RANGES, "an integer"),
+}
+
+
+def _element_violations(
+    contract: InputContract, t: _Tensor, faults: list[tuple[int, Any, str]], matrix: bool
+) -> list[Violation]:
+    """``wrong_type`` for each contract column holding an element of another type than the
+    tensor's (its first such element); an integer outside its datatype's range is no type
+    fault, and elements of no column (image tensors, unknown inputs) are listed in none."""
+    expected = f"{_ELEMENT[t.datatype]} (an element of the {t.datatype} tensor {t.name!r})"
+    column_of = _columns_of(contract, t, matrix)
+    found: dict[str, Violation] = {}
+    for j, v, _ in faults:
+        if t.datatype in INT_RANGES and type(v) is int:
+            continue  # out of range
+        field = column_of(j)
+        if field is not None:
+            found.setdefault(field, Violation(field, WRONG_TYPE, jsonable(v), expected))
+    return list(found.values())
+
+
+def _columns_of(contract: InputContract, t: _Tensor, matrix: bool) -> Callable[[int], str | None]:
+    """The contract column each element of ``t`` is a value of, by its index: the tensor's
+    own column, or in the one tensor of all columns (``matrix``, shape ``[n, n_columns]``)
+    the index's column; ``None`` for image tensors and unknown inputs."""
+    cols = [] if contract.layout == "image" else contract_columns(contract)
+    if t.name in cols:
+        return lambda j: t.name
+    if matrix and cols and len(t.shape) == 2 and t.shape[1] == len(cols):
+        return lambda j: cols[j % len(cols)]
+    return lambda j: None
 
 
 def _flatten(data: Any, where: str) -> list[Any]:
@@ -242,8 +294,20 @@ def _matrix_rows(t: _Tensor, contract: InputContract) -> list[dict[str, Any]]:
             f"numeric columns; {_shown(categorical)} are categorical: send one tensor per "
             "column (BYTES for categorical ones)"
         )
-    if t.datatype not in (*NUMERIC, "BOOL"):
-        raise PayloadError(f"{where} is {t.datatype}; one tensor for all columns must be numeric")
+    accepted = matrix_datatypes(contract)
+    if not accepted:
+        raise PayloadError(
+            f"{where} is not a column of the contract, and one tensor for all columns needs "
+            "columns of one kind (numeric or boolean): send one tensor per column"
+        )
+    if t.datatype not in accepted:
+        kinds = {f.kind for f in contract.fields}
+        raise PayloadError(
+            f"{where} is {t.datatype}; one tensor for all columns must be "
+            f"{'numeric' if 'boolean' not in kinds else 'BOOL'} "
+            f"(accepted: {', '.join(accepted)})",
+            [_datatype_violation(f, t) for f in contract.fields],
+        )
     if len(t.shape) != 2 or t.shape[1] != len(cols):
         raise PayloadError(
             f"{where} has shape {t.shape}; expected [n, {len(cols)}] (the contract's "
@@ -251,6 +315,26 @@ def _matrix_rows(t: _Tensor, contract: InputContract) -> list[dict[str, Any]]:
         )
     k = len(cols)
     return [dict(zip(cols, t.data[i * k : (i + 1) * k], strict=True)) for i in range(t.shape[0])]
+
+
+def matrix_datatypes(contract: InputContract) -> tuple[str, ...]:
+    """The datatypes of one tensor holding every column: those all columns take (none when a
+    column is categorical, or numeric and boolean columns are mixed)."""
+    kinds = {f.kind for f in contract.fields}
+    if not kinds or "categorical" in kinds:
+        return ()
+    return tuple(d for d in DATATYPES if all(d in ACCEPTED[k] for k in kinds))
+
+
+def _datatype_violation(spec: FieldSpec, t: _Tensor) -> Violation:
+    """``wrong_type`` for a column sent as a tensor of a datatype its kind cannot hold."""
+    return Violation(
+        spec.name,
+        WRONG_TYPE,
+        t.datatype,
+        f"a {spec.kind} column: {ADVERTISED[spec.kind]} (accepted: "
+        f"{', '.join(ACCEPTED[spec.kind])})",
+    )
 
 
 def _column_rows(tensors: list[_Tensor], contract: InputContract) -> list[dict[str, Any]]:
@@ -263,16 +347,22 @@ def _column_rows(tensors: list[_Tensor], contract: InputContract) -> list[dict[s
         )
     lengths = set()
     for t in tensors:
-        where = f"input {t.name!r}"
         if len(t.shape) > 2 or (len(t.shape) == 2 and t.shape[1] != 1):
-            raise PayloadError(f"{where} has shape {t.shape}; a column is [n] or [n, 1]")
-        spec = fields.get(t.name)
-        if spec is not None and t.datatype not in ACCEPTED[spec.kind]:
-            raise PayloadError(
-                f"{where} is {t.datatype}, but column {t.name!r} is {spec.kind}: send "
-                f"{ADVERTISED[spec.kind]} (accepted: {', '.join(ACCEPTED[spec.kind])})"
-            )
+            raise PayloadError(f"input {t.name!r} has shape {t.shape}; a column is [n] or [n, 1]")
         lengths.add(t.shape[0])
+    mistyped = [
+        (t, fields[t.name])
+        for t in tensors
+        if t.name in fields and t.datatype not in ACCEPTED[fields[t.name].kind]
+    ]
+    if mistyped:
+        t, spec = mistyped[0]
+        more = f" ({len(mistyped) - 1} more column(s) mistyped)" if len(mistyped) > 1 else ""
+        raise PayloadError(
+            f"input {t.name!r} is {t.datatype}, but column {t.name!r} is {spec.kind}: send "
+            f"{ADVERTISED[spec.kind]} (accepted: {', '.join(ACCEPTED[spec.kind])}){more}",
+            [_datatype_violation(spec, t) for t, spec in mistyped],
+        )
     if len(lengths) != 1:
         raise PayloadError(f"the inputs have different lengths {sorted(lengths)}")
     n = lengths.pop()

@@ -35,6 +35,7 @@ from starlette.responses import Response
 
 from mlrails import __version__
 from mlrails._json import dumps, loads
+from mlrails.contract.validate import Violation
 from mlrails.guard.verdict import Verdict
 from mlrails.protocol import PROBLEM_MEDIA_TYPE
 from mlrails.serve import problems
@@ -43,6 +44,7 @@ from mlrails.serve.oip import (
     InferPayload,
     classes,
     input_tensors,
+    matrix_datatypes,
     output_tensors,
     outputs_of,
     parse_infer,
@@ -55,7 +57,7 @@ from mlrails.serve.openapi import (
     requires_key,
     responses,
 )
-from mlrails.serve.payload import PredictPayload
+from mlrails.serve.payload import PayloadError, PredictPayload
 from mlrails.serve.problems import ServeError, json_response, problem_document
 
 if TYPE_CHECKING:
@@ -107,13 +109,21 @@ class OipDialect:
         self.model_version = model_version
         self.explain: bool | None = None
         self._outputs = [t["name"] for t in output_tensors(service.rails)]
+        #: the fields of a tensor refused for a value's type (``wrong_type``), for ``errors``
+        self._wrong_types: tuple[Violation, ...] = ()
 
     def parse(self, body: Any) -> PredictPayload:
-        payload = parse_infer(body, self.service.rails.contract, self._outputs)
+        try:
+            payload = parse_infer(body, self.service.rails.contract, self._outputs)
+        except PayloadError as exc:
+            self._wrong_types = exc.violations
+            raise
         self.explain = payload.explain
         return payload
 
     def refusal(self, err: ServeError) -> ServeError:
+        if self._wrong_types and err.kind is problems.MALFORMED_REQUEST:
+            err.extensions.setdefault("errors", [v.to_dict() for v in self._wrong_types])
         return with_error(err)
 
     def answer(
@@ -370,7 +380,7 @@ def _metadata_parameters(service: _Service) -> dict[str, Any]:
         params["mlrails_column_order"] = dumps(cols)
         single = (
             f", or one tensor of shape [-1, {len(cols)}] in column order"
-            if not any(f.kind == "categorical" for f in contract.fields)
+            if matrix_datatypes(contract)  # every column takes one datatype
             else ""
         )
         params["mlrails_input_forms"] = "one tensor per column, shape [-1] or [-1, 1]" + single

@@ -13,6 +13,7 @@ guard's business, not this module's: it only fixes the shape.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,12 +21,22 @@ import numpy as np
 import pandas as pd
 
 from mlrails.contract import InputContract
+from mlrails.contract.validate import Violation
 
 _KEYS = {"instance", "instances"}
 
 
 class PayloadError(ValueError):
-    """The body is JSON but not a prediction request; ``str(exc)`` says what is wrong."""
+    """The body is JSON but not a prediction request; ``str(exc)`` says what is wrong.
+
+    ``violations``: when the fault is a value of the wrong type for contract fields (an OIP
+    tensor whose datatype or elements a column cannot hold), those fields' ``wrong_type``,
+    as the guard lists them (answered in the problem document's ``errors``).
+    """
+
+    def __init__(self, message: str, violations: Sequence[Violation] = ()) -> None:
+        super().__init__(message)
+        self.violations = tuple(violations)
 
 
 @dataclass(frozen=True)
@@ -79,7 +90,7 @@ def guard_input(payload: PredictPayload, contract: InputContract) -> Any:
         if len(r) != len(cols) or r.keys() != keys:
             return rows
         values = [r[c] for c in cols]
-        for v in values:
+        for v in values:  # exact types: a JSON boolean (a Python int) is no number
             if type(v) is not float and type(v) is not int:
                 return rows
         matrix.append(values)
