@@ -66,7 +66,7 @@ from mlrails.serve.problems import ServeError, json_response, problem_document
 from mlrails.serve.ratelimit import RateLimiter
 from mlrails.serve.schemas import ArtifactInfo, Health, Readiness
 from mlrails.serve.settings import ServeSettings
-from mlrails.store import DecisionRecord, Store, StoreUnavailable
+from mlrails.store import DecisionRecord, Store, StoreFileReplaced, StoreUnavailable
 
 log = logging.getLogger("mlrails.serve")
 
@@ -414,10 +414,7 @@ class _Service:
             self.metrics.observe_verdicts(verdicts)
         except StoreUnavailable as exc:
             log.error("decision log write failed for %s: %s", ctx.trace_id, exc)
-            raise self._unavailable(
-                "the decision log cannot record this request; nothing was answered",
-                ctx.trace_id,
-            ) from None
+            raise self._log_unavailable(exc, ctx.trace_id) from None
 
     async def _refuse(self, ctx: RequestContext, err: ServeError, body: Any, t0: float) -> Response:
         """Log a request answered without verdicts, then answer with its problem."""
@@ -429,13 +426,18 @@ class _Service:
         try:
             await self._log().write([record])
             self.metrics.observe_refusal(err.status, err.kind.uri)
-        except StoreUnavailable:
-            raise self._unavailable(
-                "the decision log cannot record this request; nothing was answered",
-                ctx.trace_id,
-            ) from None
+        except StoreUnavailable as exc:
+            raise self._log_unavailable(exc, ctx.trace_id) from None
         err.headers["X-Trace-Id"] = ctx.trace_id
         return err.response()
+
+    def _log_unavailable(self, exc: StoreUnavailable, trace_id: str) -> ServeError:
+        """The 503 of a request whose records were not committed; a database file that was
+        deleted or replaced says that only a restart helps."""
+        detail = "the decision log cannot record this request; nothing was answered"
+        if isinstance(exc, StoreFileReplaced):
+            detail += f" ({exc})"
+        return self._unavailable(detail, trace_id)
 
     def _log(self) -> DecisionLog:
         if self.log is None:
@@ -492,29 +494,41 @@ class _Service:
         return json_response(doc, v.status, headers, PROBLEM_MEDIA_TYPE)
 
     # -- the other endpoints --------------------------------------------------------------
-    async def readiness(self) -> Response:
+    async def ready_state(self, *, check_model: bool = True) -> Readiness:
+        """Model loaded (``check_model``: a remote one answers too), database answering,
+        a decision committable now (the log's latest commit or a write probe, see
+        :meth:`DecisionLog.commit_problem`) and the start-up explainer built."""
         model = self.rails.adapter is not None
         ping = getattr(self.rails.adapter, "ping", None)
-        if model and callable(ping):  # a remote model (proxy mode) must answer too
+        if check_model and model and callable(ping):  # a remote model (proxy mode)
             model = bool(await anyio.to_thread.run_sync(ping, limiter=self.store_limiter))
         store = await anyio.to_thread.run_sync(self.store.ping, limiter=self.store_limiter)
+        log_error = (
+            "the decision log is not running"
+            if self.log is None
+            else await self.log.commit_problem()
+        )
         explainer = await self.explainer_ready()
-        ready = model and store and explainer
-        doc = Readiness(
+        ready = model and store and log_error is None and explainer
+        return Readiness(
             status="ready" if ready else "not ready",
             model=model,
             store=store,
+            log=log_error is None,
+            log_error=log_error,
             explainer=explainer,
             artifact_hash=self.rails.artifact_hash,
-        ).model_dump()
-        if ready:
+        )
+
+    async def readiness(self) -> Response:
+        state = await self.ready_state()
+        doc = state.model_dump()
+        if state.ready:
             return json_response(doc, 200)
-        parts = (("model", model), ("store", store), ("explainer", explainer))
-        missing = " and ".join(n for n, ok in parts if not ok)
         status = self.codes.unavailable
         evidence = {k: v for k, v in doc.items() if k != "status"}
         return json_response(
-            problem_document(problems.NOT_READY, status, f"{missing} not available", evidence),
+            problem_document(problems.NOT_READY, status, state.why_not(), evidence),
             status,
             {"Retry-After": str(self.settings.retry_after_s)},
             PROBLEM_MEDIA_TYPE,
@@ -632,7 +646,7 @@ def _add_routes(app: FastAPI, service: _Service) -> None:
         responses=responses(readiness_answers(rails)),
     )
     async def readyz() -> Response:
-        """Model loaded and decision log reachable; 503 otherwise."""
+        """Model loaded, decision log able to commit now, explainer built; 503 otherwise."""
         return await service.readiness()
 
     @app.get(

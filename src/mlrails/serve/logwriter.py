@@ -18,12 +18,21 @@ Modes:
   records stay queued and are retried (answers keep being given until the queue is full;
   from then on requests get 503). A graceful shutdown writes everything queued. Records the
   store refuses while it is up (none in practice) are counted in ``lost`` and logged.
+
+A store that fails every commit (locked, unwritable, its SQLite file deleted or replaced)
+is down for both modes; :meth:`DecisionLog.commit_problem` says so for readiness. It goes by
+the latest evidence: the outcome of the last commit if it is recent, otherwise a write probe
+(:meth:`Store.probe_write`), so readiness also comes back when no traffic is sent to prove
+that commits work again. A deleted or replaced SQLite file never comes back by itself (see
+:mod:`mlrails.store.files`): async records then wait in the queue, are lost at shutdown, and
+requests get 503 once the queue is full.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +48,9 @@ log = logging.getLogger("mlrails.serve")
 LogMode = Literal["sync", "async"]
 #: pause before an ``async`` log retries a store that is down
 RETRY_DELAY_S = 0.5
+#: a commit outcome (or probe) younger than this answers readiness without a new probe, so a
+#: flood of readiness requests costs at most one write probe per interval
+PROBE_INTERVAL_S = 1.0
 
 
 @dataclass(eq=False)
@@ -76,6 +88,10 @@ class DecisionLog:
         self._space.set()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        #: why the latest commit or probe failed (None: it succeeded), and when it happened
+        self._failure: str | None = None
+        self._evidence_at = -math.inf
+        self._probe: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._writer())
@@ -86,11 +102,58 @@ class DecisionLog:
         self._arrived.set()
         if self._task is not None:
             await self._task
+        if self._probe is not None:
+            await self._probe
 
     @property
     def pending(self) -> int:
         """Records queued and not yet committed."""
         return self._pending
+
+    @property
+    def failure(self) -> str | None:
+        """Why the latest commit (or probe) of the store failed; None if it succeeded."""
+        return self._failure
+
+    async def commit_problem(self) -> str | None:
+        """Why a decision cannot be committed now, or None if it can (readiness).
+
+        Not running, a store that failed its latest commit or probe, or an ``async`` queue
+        that is full. A success younger than :data:`PROBE_INTERVAL_S` is taken as it is;
+        otherwise (older, or a failure) a write probe runs, its outcome setting or clearing
+        the failure, so the log is ready again as soon as the store is. At most one probe
+        runs at a time (concurrent callers share it); it waits at most the store's timeout.
+        """
+        if self._closing or self._task is None:
+            return "the decision log is not running"
+        loop = asyncio.get_running_loop()
+        fresh = loop.time() - self._evidence_at < PROBE_INTERVAL_S
+        if self._failure is not None or not fresh:
+            if self._probe is None or self._probe.done():
+                self._probe = loop.create_task(self._run_probe(), name="mlrails-log-probe")
+            await asyncio.shield(self._probe)
+        if self._failure is None and self.mode == "async" and self._pending >= self.max_pending:
+            return f"{self._pending} decision records are waiting for the store (queue full)"
+        return self._failure
+
+    async def _run_probe(self) -> None:
+        try:
+            await anyio.to_thread.run_sync(self.store.probe_write)
+            self._observe(None)
+        except StoreUnavailable as exc:
+            self._observe(str(exc))
+        except Exception as exc:  # readiness must answer whatever the probe hits
+            log.exception("the decision log's write probe failed unexpectedly")
+            self._observe(f"the write probe failed unexpectedly ({type(exc).__name__})")
+
+    def _observe(self, failure: str | None) -> None:
+        """Record the outcome of a commit or probe of the store (on the event loop)."""
+        if failure is not None and self._failure is None:
+            log.error("the decision log cannot commit: %s", failure)
+        elif failure is None and self._failure is not None:
+            log.warning("the decision log commits again")
+        self._failure = failure
+        self._evidence_at = asyncio.get_running_loop().time()
 
     async def write(self, records: Sequence[DecisionRecord]) -> None:
         """Log ``records`` (one request's, committed together). ``sync``: returns once they
@@ -134,6 +197,7 @@ class DecisionLog:
             rows = sum(len(g.records) for g in groups)
             t0 = loop.time()
             failed, down = await anyio.to_thread.run_sync(self._commit, groups)
+            self._observe_commit(failed)
             if down and self.mode == "async" and not self._closing:
                 # keep the records and retry: nothing is lost while the process lives
                 log.error("decision log unavailable, %d records queued: %s", rows, failed[0])
@@ -156,6 +220,14 @@ class DecisionLog:
                         g.future.set_exception(err)
             if self.on_commit is not None:
                 self.on_commit(len(groups), rows, loop.time() - t0)
+
+    def _observe_commit(self, failed: Sequence[StoreUnavailable | None]) -> None:
+        """A commit that stored anything shows the store works; one where the store itself
+        failed (not a value it refused) shows it does not."""
+        if any(err is None for err in failed):
+            self._observe(None)
+        elif failed and failed[0] is not None and failed[0].transient:
+            self._observe(str(failed[0]))
 
     def _take(self) -> list[_Group]:
         groups: list[_Group] = []

@@ -27,8 +27,6 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Annotated, Any
 
-import anyio
-import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -202,20 +200,15 @@ def install_oip(app: FastAPI, service: _Service) -> None:
             )
 
     async def readiness() -> Response | None:
-        """None when ready, else the 503 answer."""
-        model = rails.adapter is not None
-        store = await anyio.to_thread.run_sync(service.store.ping, limiter=service.store_limiter)
-        explainer = await service.explainer_ready()  # the same wait as ``/readyz``
-        if model and store and explainer:
+        """None when ready, else the 503 answer (the checks of ``/readyz``, except that an
+        upstream model is not asked)."""
+        state = await service.ready_state(check_model=False)
+        if state.ready:
             return None
-        parts = (("model", model), ("store", store), ("explainer", explainer))
-        missing = " and ".join(n for n, ok in parts if not ok)
         status = codes.unavailable
+        evidence = state.model_dump(exclude={"status", "artifact_hash"})
         doc = problem_document(
-            problems.NOT_READY,
-            status,
-            f"{missing} not available",
-            {"ready": False, "model": model, "store": store, "explainer": explainer},
+            problems.NOT_READY, status, state.why_not(), {"ready": False, **evidence}
         )
         doc["error"] = _error_text(doc)
         headers = {"Retry-After": str(settings.retry_after_s)}
@@ -255,8 +248,8 @@ def install_oip(app: FastAPI, service: _Service) -> None:
         responses=responses([Answer(200, "ready", "OipReady", (), "application/json"), not_ready]),
     )
     async def ready() -> Response:
-        """Model loaded, decision log reachable and the start-up explainer built (OIP ``server
-        ready``); 503 otherwise."""
+        """Model loaded, decision log able to commit and the start-up explainer built
+        (OIP ``server ready``); 503 otherwise."""
         return await readiness() or json_response({"ready": True}, 200)
 
     @app.get(
@@ -327,7 +320,7 @@ def install_oip(app: FastAPI, service: _Service) -> None:
         responses=ready_answers,
     )
     async def model_is_ready(model_name: str) -> Response:
-        """200 when the model is loaded and the decision log reachable; 503 otherwise."""
+        """200 when the model is loaded and the decision log can commit; 503 otherwise."""
         return await model_ready(model_name)
 
     @app.get(

@@ -182,7 +182,7 @@ def authenticated_get_answers(rails: Rails, schema: str) -> list[Answer]:
 def readiness_answers(rails: Rails) -> list[Answer]:
     """Answers of ``GET /readyz``."""
     return [
-        _ok("ready: model loaded, decision log reachable", "Readiness"),
+        _ok("ready: model loaded, a decision can be committed to the log", "Readiness"),
         _problem(rails.policy.status_codes.unavailable, "not ready", problems.NOT_READY.uri),
     ]
 

@@ -158,11 +158,35 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    """Readiness: the model is loaded and the decision log answers."""
+    """Readiness: the model is loaded and a decision can be committed to the log now."""
 
     status: str
     model: bool
-    store: bool
+    store: bool = Field(
+        description="the database answers (and, SQLite, is still the file at its path)"
+    )
+    log: bool = Field(
+        True,
+        description="a decision can be committed now: the latest commit, or a write probe, "
+        "succeeded and an async log's queue has room",
+    )
+    log_error: str | None = Field(None, description="why a decision cannot be committed")
     #: the explainer built at start-up is done (built, or failed: explanations then say so)
     explainer: bool = True
     artifact_hash: str
+
+    @property
+    def ready(self) -> bool:
+        return self.model and self.store and self.log and self.explainer
+
+    def why_not(self) -> str:
+        """The problem detail of a 503: what is missing, and why the log cannot commit."""
+        parts = (
+            ("model", self.model),
+            ("store", self.store),
+            ("decision log", self.log),
+            ("explainer", self.explainer),
+        )
+        missing = " and ".join(n for n, ok in parts if not ok)
+        why = f" (decision log cannot commit: {self.log_error})" if self.log_error else ""
+        return f"{missing} not available{why}"

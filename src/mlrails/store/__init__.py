@@ -7,7 +7,7 @@ Importing this package needs the ``serve`` extra (SQLAlchemy); ``import mlrails`
 """
 
 from mlrails.store.database import Store, display_url, open_store
-from mlrails.store.errors import StoreError, StoreUnavailable
+from mlrails.store.errors import StoreError, StoreFileReplaced, StoreUnavailable
 from mlrails.store.export import export_decisions
 from mlrails.store.records import ApiKeyRecord, DecisionRecord
 
@@ -16,6 +16,7 @@ __all__ = [
     "DecisionRecord",
     "Store",
     "StoreError",
+    "StoreFileReplaced",
     "StoreUnavailable",
     "display_url",
     "export_decisions",

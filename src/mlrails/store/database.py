@@ -3,7 +3,10 @@
 Every write is one transaction: a request's rows are committed together or not at all, and
 the caller learns about a failure (:class:`StoreUnavailable`) instead of losing a record.
 SQLite runs in WAL mode with ``synchronous=FULL`` so a committed decision survives a crash of
-the process or the machine; concurrent writers wait up to ``timeout_s`` for the lock.
+the process or the machine; concurrent writers wait up to ``timeout_s`` for the lock. Each
+write checks, before and after its commit, that the file (and its write-ahead log) is still
+the one at the path (:mod:`mlrails.store.files`): a deleted, moved or replaced database is a
+failed write, never a silent commit into a file nobody can read.
 
 PostgreSQL (``postgresql://user:pass@host/db``, driven by psycopg 3) lets several server
 processes share one log: every session runs with ``synchronous_commit=on`` (a commit returns
@@ -21,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -35,6 +38,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from mlrails._json import dumps
 from mlrails.store.errors import StoreError, StoreUnavailable
+from mlrails.store.files import DatabaseFiles
 from mlrails.store.records import ApiKeyRecord, DecisionRecord
 from mlrails.store.tables import api_keys, bench_runs, decisions, metadata, scores
 
@@ -131,9 +135,13 @@ class Store:
             parent = Path(parsed.database).parent
             if not parent.is_dir():
                 raise StoreError(f"{parsed.database}: directory {parent} does not exist")
+        #: the SQLite file and its WAL as opened (None: not a SQLite file)
+        self._files: DatabaseFiles | None = None
         try:
             self.engine: Engine = _make_engine(parsed, timeout_s)
             self._create_schema()
+            if self.is_sqlite:
+                self._files = DatabaseFiles.of(parsed.database)
         except SQLAlchemyError as exc:
             if hasattr(self, "engine"):
                 self.engine.dispose()
@@ -157,15 +165,55 @@ class Store:
             self.engine.dispose()
 
     def ping(self) -> bool:
-        """Whether the database answers a trivial query (readiness probe)."""
+        """Whether the database answers a trivial query and (SQLite) is still the file at
+        its path (readiness)."""
         if self._closed:
             return False
         try:
+            if self._files is not None:
+                self._files.verify()
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             return True
-        except SQLAlchemyError:
+        except (SQLAlchemyError, StoreUnavailable):
             return False
+
+    def probe_write(self) -> None:
+        """Commit a write that changes nothing, now; :class:`StoreUnavailable` saying why if
+        it cannot be (readiness: whether a decision could be committed).
+
+        SQLite takes the write lock (``BEGIN IMMEDIATE``, waiting up to ``timeout_s``),
+        rewrites the header's ``user_version`` with its own value and commits: a real WAL
+        append and flush, which a locked database, an unwritable log or a replaced file
+        fails like a decision would. PostgreSQL commits a transaction that was given an id
+        (a flushed commit record; fails on a read-only server), within ``timeout_s``.
+        """
+
+        def sqlite(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            version = int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+            conn.exec_driver_sql(f"PRAGMA user_version = {version}")
+            conn.commit()
+
+        def postgres(conn: Connection) -> None:
+            with conn.begin():
+                ms = max(1, int(self.timeout_s * 1000))
+                conn.execute(text(f"SET LOCAL statement_timeout = {ms}"))
+                conn.execute(text("SELECT txid_current()"))
+
+        def other(conn: Connection) -> None:
+            with conn.begin():
+                conn.execute(text("SELECT 1"))
+
+        probe = sqlite if self.is_sqlite else postgres if self.is_postgres else other
+
+        def run() -> None:
+            self._verify_files()
+            with self.engine.connect() as conn:
+                probe(conn)
+            self._verify_files()
+
+        self._guarded(run)
 
     def __enter__(self) -> Store:
         return self
@@ -250,8 +298,7 @@ class Store:
         )
 
         def w() -> int:
-            with self.engine.begin() as conn:
-                return int(conn.execute(stmt).rowcount)
+            return self._transaction(lambda conn: int(conn.execute(stmt).rowcount))
 
         return self._guarded(w) > 0
 
@@ -319,8 +366,9 @@ class Store:
             raise StoreError(f"not a score report ({type(exc).__name__}: {exc})") from None
 
         def w() -> int:
-            with self.engine.begin() as conn:
-                key = conn.execute(insert(scores).values(**row)).inserted_primary_key
+            key = self._transaction(
+                lambda conn: conn.execute(insert(scores).values(**row)).inserted_primary_key
+            )
             return int(key[0]) if key is not None else 0
 
         return self._guarded(w)
@@ -373,8 +421,21 @@ class Store:
             metadata.create_all(self.engine)
 
     def _execute_write(self, stmt: Any, rows: list[dict[str, Any]]) -> None:
+        self._transaction(lambda conn: conn.execute(stmt, rows))
+
+    def _transaction(self, work: Callable[[Connection], _T]) -> _T:
+        """Run ``work`` in one committed transaction, to the file at the store's path: the
+        files are checked before (nothing is written to a file already gone) and after the
+        commit (a commit that went into a file deleted meanwhile is not reported as done)."""
+        self._verify_files()
         with self.engine.begin() as conn:
-            conn.execute(stmt, rows)
+            out = work(conn)
+        self._verify_files()
+        return out
+
+    def _verify_files(self) -> None:
+        if self._files is not None:
+            self._files.verify()
 
     def _guarded(self, fn: Callable[[], _T]) -> _T:
         if self._closed:

@@ -20,3 +20,10 @@ class StoreUnavailable(StoreError):
     def __init__(self, message: str, *, transient: bool = True) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+class StoreFileReplaced(StoreUnavailable):
+    """The SQLite file the store has open is no longer the file at its path (deleted, moved
+    or replaced, or its write-ahead log was): what is committed to it now is in a file nobody
+    can read, so the write counts as failed. Only a restart opens the file at the path again
+    (reopening it behind the service's back would start an empty log without saying so)."""
