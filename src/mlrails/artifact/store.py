@@ -182,6 +182,35 @@ def load_artifact(
     is one :class:`ArtifactError` line naming the file.
     """
     p = Path(path)
+    m, manifest, blobs = verify_files(p, public_key)
+    content_names = [n for n in blobs]
+    for name in ("contract.json", "policy.json"):
+        parse_json(p, name, blobs[name])  # bounded depth before pydantic sees it
+    meta = parse_json(p, "state.json", blobs["state.json"])
+    for name in content_names:
+        if name.endswith(".npz"):
+            check_npz(p, name, blobs[name])
+    if not isinstance(meta, dict):
+        raise ArtifactError(f"{p}: state.json is not a JSON object")
+    try:
+        contract = InputContract.model_validate_json(blobs["contract.json"])
+        policy = Policy.model_validate_json(blobs["policy.json"])
+        with np.load(io.BytesIO(blobs["arrays.npz"]), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (ValueError, TypeError, OSError) as exc:
+        kind = type(exc).__name__
+        raise ArtifactError(f"{p}: cannot read artifact ({kind}: {_line(exc)})") from None
+    return _build(
+        p, m, manifest, blobs, meta, arrays, contract, policy, model, task, check_model, trust
+    )
+
+
+def verify_files(
+    p: Path, public_key: str | Path | bytes | None = None
+) -> tuple[Manifest, dict[str, Any], dict[str, bytes]]:
+    """Check everything but the content's meaning: manifest.json read bounded, its signature
+    (with ``public_key``), its schema and ``manifest_hash``, every file name, every file's
+    hash and the artifact hash. Returns the manifest (typed and raw) and the content files."""
     manifest_bytes, manifest = _read_manifest(p)
     if public_key is not None:
         from mlrails.artifact.signing import verify_artifact
@@ -207,25 +236,13 @@ def load_artifact(
     content = {k: listed[k] for k in content_names}
     if _artifact_hash(content) != m.artifact_hash:
         raise ArtifactError(f"{p}: artifact hash in manifest.json does not match its files")
-    for name in ("contract.json", "policy.json"):
-        parse_json(p, name, blobs[name])  # bounded depth before pydantic sees it
-    meta = parse_json(p, "state.json", blobs["state.json"])
-    for name in content_names:
-        if name.endswith(".npz"):
-            check_npz(p, name, blobs[name])
-    if not isinstance(meta, dict):
-        raise ArtifactError(f"{p}: state.json is not a JSON object")
-    try:
-        contract = InputContract.model_validate_json(blobs["contract.json"])
-        policy = Policy.model_validate_json(blobs["policy.json"])
-        with np.load(io.BytesIO(blobs["arrays.npz"]), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (ValueError, TypeError, OSError) as exc:
-        kind = type(exc).__name__
-        raise ArtifactError(f"{p}: cannot read artifact ({kind}: {_line(exc)})") from None
-    return _build(
-        p, m, manifest, blobs, meta, arrays, contract, policy, model, task, check_model, trust
-    )
+    if m.model_file:  # the model file and its parts (a native booster, pipeline steps)
+        for name in [m.model_file, *(f for f in listed if f not in content_names)]:
+            if name not in listed:
+                raise ArtifactError(f"{p}: manifest.json lists no hash for {name}")
+            if hashlib.sha256(read_bounded(p, name)).hexdigest() != listed[name]:
+                raise ArtifactError(f"{p}: bundled model {name} is missing or tampered with")
+    return m, manifest, blobs
 
 
 def _build(
@@ -273,16 +290,7 @@ def _build_unchecked(
     from mlrails.models import as_adapter
     from mlrails.reliability import calibrator_from_state, conformal_from_state
 
-    listed = dict(m.files)
-    content_names = [*CONTENT_FILES, *(f for f in REFERENCE_FILES if f in listed)]
     model_file = m.model_file
-    if model_file:  # the model file and its parts (a native booster, pipeline steps)
-        for name in [model_file, *(f for f in listed if f not in content_names)]:
-            if name not in listed:
-                raise ArtifactError(f"{p}: manifest.json lists no hash for {name}")
-            data = read_bounded(p, name)
-            if hashlib.sha256(data).hexdigest() != listed[name]:
-                raise ArtifactError(f"{p}: bundled model {name} is missing or tampered with")
     if model is None:
         if not model_file:
             raise ArtifactError(
@@ -440,7 +448,8 @@ def _read_manifest(p: Path) -> tuple[bytes, dict[str, Any]]:
     version = manifest.get("format_version")
     if type(version) is not int or version not in SUPPORTED_VERSIONS:
         raise ArtifactError(
-            f"{p}: artifact format version {str(version)[:20]} is not supported by this mlrails "
+            f"{p}: manifest.json format version {str(version)[:20]!r} is not supported by "
+            "this mlrails "
             f"(supports {', '.join(map(str, SUPPORTED_VERSIONS))}); "
             "re-fit the rails or install a matching mlrails"
         )
