@@ -55,15 +55,19 @@ def load(
     task: str | None = None,
     check_model: bool = True,
     trust: bool = False,
+    public_key: str | Path | bytes | None = None,
 ) -> Rails:
     """Load a saved artifact around ``model``; verifies hashes and that the model matches.
 
     ``model=None`` loads the model bundled in the artifact (``.skops`` / ``.onnx``; a
-    non-allowlisted type is refused unless ``trust=True``).
+    non-allowlisted type is refused unless ``trust=True``). ``public_key`` (an Ed25519
+    public key PEM or its path) requires the artifact to be signed by the matching key.
     """
     from mlrails.artifact import load_artifact
 
-    return load_artifact(path, model, task=task, check_model=check_model, trust=trust)
+    return load_artifact(
+        path, model, task=task, check_model=check_model, trust=trust, public_key=public_key
+    )
 
 
 __all__ = [

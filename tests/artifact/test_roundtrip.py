@@ -32,6 +32,7 @@ from typer.testing import CliRunner
 
 import mlrails
 from mlrails._state import State
+from mlrails.artifact.schema import manifest_digest
 from mlrails.artifact.store import _artifact_hash, _json_bytes, _table_from_state, _table_state
 from mlrails.cli.main import app
 from mlrails.detectors import detector_from_state, make_detector
@@ -294,6 +295,7 @@ def test_artifacts_written_before_keep_loading_with_the_fitted_order(tmp_path: P
     manifest["files"]["state.json"] = hashlib.sha256((art / "state.json").read_bytes()).hexdigest()
     listed = [n for n in manifest["files"] if n != manifest["model_file"]]
     manifest["artifact_hash"] = _artifact_hash({n: manifest["files"][n] for n in listed})
+    manifest["manifest_hash"] = manifest_digest(manifest)
     (art / "manifest.json").write_bytes(_json_bytes(manifest))
 
     loaded = mlrails.load(art, model)

@@ -34,6 +34,7 @@ import io
 import json
 import platform
 import sys
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,17 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from mlrails._state import State, flatten_states, unflatten_states
+from mlrails.artifact.schema import (
+    MAX_MANIFEST_BYTES,
+    SIGNATURE_FILE,
+    Manifest,
+    check_npz,
+    manifest_digest,
+    parse_json,
+    read_bounded,
+    safe_path,
+    validate_manifest,
+)
 from mlrails.contract import InputContract
 from mlrails.detectors import detector_from_state
 from mlrails.detectors.threshold import Threshold
@@ -53,7 +65,10 @@ if TYPE_CHECKING:
     from mlrails.guard.rails import Rails
 
 FORMAT = "mlrails-artifact"
-FORMAT_VERSION = 1
+#: 2: the manifest carries ``manifest_hash`` (covers summary, task, classes, model block);
+#: format 1 artifacts still load, with an :class:`UnverifiedManifestWarning`
+FORMAT_VERSION = 2
+SUPPORTED_VERSIONS = (1, 2)
 CONTENT_FILES = ("contract.json", "policy.json", "state.json", "arrays.npz")
 #: content files present when the rails keep a drift reference (hashed like the others)
 REFERENCE_FILES = ("reference_inputs.npz", "reference_outputs.npz")
@@ -137,6 +152,9 @@ def save_artifact(rails: Rails, path: Path) -> str:
         "artifact_hash": artifact_hash,
         "summary": asdict(rails.summary),
     }
+    manifest = json.loads(_json_bytes(manifest))  # as it will read back (plain JSON values)
+    manifest["manifest_hash"] = manifest_digest(manifest)
+    (path / SIGNATURE_FILE).unlink(missing_ok=True)  # a re-save is not what was signed
     for name, b in blobs.items():
         (path / name).write_bytes(b)
     (path / "manifest.json").write_bytes(_json_bytes(manifest))
@@ -151,50 +169,128 @@ def load_artifact(
     task: str | None = None,
     check_model: bool = True,
     trust: bool = False,
+    public_key: str | Path | bytes | None = None,
 ) -> Rails:
     """Load and verify an artifact around ``model`` (the trained model it was fitted on).
 
     Without ``model``, the model file bundled in the artifact is loaded (safe formats only,
-    unless ``trust``).
+    unless ``trust``). With ``public_key`` (an Ed25519 public key PEM, or its path) the
+    artifact must carry a valid ``signature.json`` by the matching private key.
+
+    Order: manifest.json read bounded → signature (if required) → schema → manifest hash →
+    file names → file hashes → content parsed with bounds → objects built; each step's failure
+    is one :class:`ArtifactError` line naming the file.
     """
+    p = Path(path)
+    m, manifest, blobs = verify_files(p, public_key)
+    content_names = [n for n in blobs]
+    for name in ("contract.json", "policy.json"):
+        parse_json(p, name, blobs[name])  # bounded depth before pydantic sees it
+    meta = parse_json(p, "state.json", blobs["state.json"])
+    for name in content_names:
+        if name.endswith(".npz"):
+            check_npz(p, name, blobs[name])
+    if not isinstance(meta, dict):
+        raise ArtifactError(f"{p}: state.json is not a JSON object")
+    try:
+        contract = InputContract.model_validate_json(blobs["contract.json"])
+        policy = Policy.model_validate_json(blobs["policy.json"])
+        with np.load(io.BytesIO(blobs["arrays.npz"]), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (ValueError, TypeError, OSError) as exc:
+        kind = type(exc).__name__
+        raise ArtifactError(f"{p}: cannot read artifact ({kind}: {_line(exc)})") from None
+    return _build(
+        p, m, manifest, blobs, meta, arrays, contract, policy, model, task, check_model, trust
+    )
+
+
+def verify_files(
+    p: Path, public_key: str | Path | bytes | None = None
+) -> tuple[Manifest, dict[str, Any], dict[str, bytes]]:
+    """Check everything but the content's meaning: manifest.json read bounded, its signature
+    (with ``public_key``), its schema and ``manifest_hash``, every file name, every file's
+    hash and the artifact hash. Returns the manifest (typed and raw) and the content files."""
+    manifest_bytes, manifest = _read_manifest(p)
+    if public_key is not None:
+        from mlrails.artifact.signing import verify_artifact
+
+        verify_artifact(p, manifest_bytes, public_key)
+    m = validate_manifest(p, manifest)
+    _check_manifest_hash(p, m, manifest)
+    blobs: dict[str, bytes] = {}
+    listed = dict(m.files)
+    for name in listed:
+        safe_path(p, name)
+    if m.model_file is not None:
+        safe_path(p, m.model_file)
+    content_names = [*CONTENT_FILES, *(f for f in REFERENCE_FILES if f in listed)]
+    for name in content_names:
+        if name not in listed:
+            raise ArtifactError(f"{p}: manifest.json lists no hash for {name}")
+        blobs[name] = read_bounded(p, name)
+        if hashlib.sha256(blobs[name]).hexdigest() != listed[name]:
+            raise ArtifactError(
+                f"{p}: {name} does not match its hash in manifest.json (tampered or corrupt)"
+            )
+    content = {k: listed[k] for k in content_names}
+    if _artifact_hash(content) != m.artifact_hash:
+        raise ArtifactError(f"{p}: artifact hash in manifest.json does not match its files")
+    if m.model_file:  # the model file and its parts (a native booster, pipeline steps)
+        for name in [m.model_file, *(f for f in listed if f not in content_names)]:
+            if name not in listed:
+                raise ArtifactError(f"{p}: manifest.json lists no hash for {name}")
+            if hashlib.sha256(read_bounded(p, name)).hexdigest() != listed[name]:
+                raise ArtifactError(f"{p}: bundled model {name} is missing or tampered with")
+    return m, manifest, blobs
+
+
+def _build(
+    p: Path,
+    m: Manifest,
+    manifest: dict[str, Any],
+    blobs: dict[str, bytes],
+    meta: dict[str, Any],
+    arrays: dict[str, NDArray[Any]],
+    contract: InputContract,
+    policy: Policy,
+    model: Any,
+    task: str | None,
+    check_model: bool,
+    trust: bool,
+) -> Rails:
+    """The rails from verified, parsed files; anything that does not fit is an ArtifactError."""
+    try:
+        return _build_unchecked(
+            p, m, manifest, blobs, meta, arrays, contract, policy, model, task, check_model, trust
+        )
+    except MlrailsError:
+        raise
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise ArtifactError(
+            f"{p}: fitted state is incomplete or incompatible ({type(exc).__name__}: {_line(exc)})"
+        ) from None
+
+
+def _build_unchecked(
+    p: Path,
+    m: Manifest,
+    manifest: dict[str, Any],
+    blobs: dict[str, bytes],
+    meta: dict[str, Any],
+    arrays: dict[str, NDArray[Any]],
+    contract: InputContract,
+    policy: Policy,
+    model: Any,
+    task: str | None,
+    check_model: bool,
+    trust: bool,
+) -> Rails:
     from mlrails.guard.rails import FitSummary, Rails, _summary_from_dict
     from mlrails.models import as_adapter
     from mlrails.reliability import calibrator_from_state, conformal_from_state
 
-    p = Path(path)
-    manifest = _read_manifest(p)
-    blobs: dict[str, bytes] = {}
-    listed = manifest.get("files") or {}
-    content_names = [*CONTENT_FILES, *(f for f in REFERENCE_FILES if f in listed)]
-    for name in content_names:
-        f = p / name
-        if not f.is_file():
-            raise ArtifactError(f"{p}: artifact file {name} is missing")
-        blobs[name] = f.read_bytes()
-        want = manifest["files"].get(name)
-        got = hashlib.sha256(blobs[name]).hexdigest()
-        if got != want:
-            raise ArtifactError(
-                f"{p}: {name} does not match its hash in manifest.json (tampered or corrupt)"
-            )
-    content = {k: manifest["files"].get(k, "") for k in content_names}
-    if _artifact_hash(content) != manifest.get("artifact_hash"):
-        raise ArtifactError(f"{p}: artifact hash in manifest.json does not match its files")
-    try:
-        contract = InputContract.model_validate_json(blobs["contract.json"])
-        policy = Policy.model_validate_json(blobs["policy.json"])
-        meta = json.loads(blobs["state.json"])
-        with np.load(io.BytesIO(blobs["arrays.npz"]), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError) as exc:
-        raise ArtifactError(f"{p}: cannot read artifact ({type(exc).__name__}: {exc})") from None
-
-    model_file = manifest.get("model_file")
-    if model_file:  # the model file and its parts (a native booster, pipeline steps)
-        for name in [model_file, *(f for f in listed if f not in content_names)]:
-            f = p / name
-            if not f.is_file() or hashlib.sha256(f.read_bytes()).hexdigest() != listed.get(name):
-                raise ArtifactError(f"{p}: bundled model {name} is missing or tampered with")
+    model_file = m.model_file
     if model is None:
         if not model_file:
             raise ArtifactError(
@@ -204,18 +300,16 @@ def load_artifact(
         from mlrails.models import load_model
 
         model = load_model(p / model_file, trust=trust)
-    adapter = as_adapter(model, task=task or manifest.get("task"))
-    if adapter.task != manifest.get("task"):
-        raise ArtifactError(
-            f"{p}: artifact was fitted for a {manifest.get('task')} model, got {adapter.task}"
-        )
-    if manifest.get("classes") is not None and adapter.classes_ is None:
-        adapter.classes_ = np.asarray(manifest["classes"])  # a model that names no classes
-    elif manifest.get("classes") is not None and adapter.classes_ is not None:
+    adapter = as_adapter(model, task=task or m.task)
+    if adapter.task != m.task:
+        raise ArtifactError(f"{p}: artifact was fitted for a {m.task} model, got {adapter.task}")
+    if m.classes is not None and adapter.classes_ is None:
+        adapter.classes_ = np.asarray(m.classes)  # a model that names no classes
+    elif m.classes is not None and adapter.classes_ is not None:
         got_classes = [_plain(c) for c in np.asarray(adapter.classes_)]
-        if got_classes != manifest["classes"]:
+        if got_classes != m.classes:
             raise ArtifactError(
-                f"{p}: model classes {got_classes} differ from the artifact's {manifest['classes']}"
+                f"{p}: model classes {got_classes} differ from the artifact's {m.classes}"
             )
     min_conf = meta.pop("min_confidence", None)
     adversarial_order = meta.pop("adversarial_order", None)
@@ -239,8 +333,8 @@ def load_artifact(
     except (KeyError, ValueError, TypeError) as exc:
         raise ArtifactError(f"{p}: fitted state is incomplete or incompatible ({exc})") from None
     summary = (
-        _summary_from_dict(manifest.get("summary") or {})
-        if manifest.get("summary")
+        _summary_from_dict(m.summary.model_dump())
+        if m.summary is not None
         else FitSummary(task=adapter.task, n_train=0, n_calibration=0)
     )
     rails = Rails(
@@ -254,7 +348,7 @@ def load_artifact(
         min_confidence=None if min_conf is None else Threshold.from_dict(min_conf),
         background=background,
         summary=summary,
-        artifact_hash=manifest["artifact_hash"],
+        artifact_hash=m.artifact_hash,
         manifest=manifest,
         reference=reference,
     )
@@ -341,27 +435,54 @@ def _bundle_model(adapter: Any) -> tuple[str, dict[str, bytes]] | None:
     return None
 
 
-def _read_manifest(p: Path) -> dict[str, Any]:
+def _read_manifest(p: Path) -> tuple[bytes, dict[str, Any]]:
+    """manifest.json's bytes and parsed object, bounded; format and version checked."""
     if not p.is_dir():
         raise ArtifactError(f"{p}: not an artifact directory (does not exist or is a file)")
-    f = p / "manifest.json"
-    if not f.is_file():
+    if not (p / "manifest.json").exists() and not (p / "manifest.json").is_symlink():
         raise ArtifactError(f"{p}: manifest.json is missing; not an mlrails artifact")
-    try:
-        manifest = json.loads(f.read_bytes())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{p}: manifest.json is not valid JSON ({exc})") from None
+    data = read_bounded(p, "manifest.json", MAX_MANIFEST_BYTES)
+    manifest = parse_json(p, "manifest.json", data)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ArtifactError(f"{p}: manifest.json is not an mlrails artifact manifest")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:
         raise ArtifactError(
-            f"{p}: artifact format version {version} is not supported by this mlrails "
-            f"(supports {FORMAT_VERSION}); re-fit the rails or install a matching mlrails"
+            f"{p}: manifest.json format version {str(version)[:20]!r} is not supported by "
+            "this mlrails "
+            f"(supports {', '.join(map(str, SUPPORTED_VERSIONS))}); "
+            "re-fit the rails or install a matching mlrails"
         )
     if not isinstance(manifest.get("files"), dict):
         raise ArtifactError(f"{p}: manifest.json lists no file hashes")
-    return manifest
+    return data, manifest
+
+
+class UnverifiedManifestWarning(UserWarning):
+    """A format 1 artifact: its summary, task and classes are not covered by any hash."""
+
+
+def _check_manifest_hash(p: Path, m: Manifest, raw: dict[str, Any]) -> None:
+    """Format 2 on: ``manifest_hash`` must match; format 1 loads, with a warning."""
+    if m.format_version == 1:
+        warnings.warn(
+            f"{p}: format 1 artifact; its summary, task and classes are not covered by its "
+            "hashes (re-fit or re-save to cover them)",
+            UnverifiedManifestWarning,
+            stacklevel=3,
+        )
+        return
+    if m.manifest_hash is None:
+        raise ArtifactError(f"{p}: manifest.json has no manifest_hash (format {m.format_version})")
+    if manifest_digest(raw) != m.manifest_hash:
+        raise ArtifactError(
+            f"{p}: manifest.json does not match its manifest_hash (tampered or corrupt)"
+        )
+
+
+def _line(exc: BaseException) -> str:
+    """An exception's message on one short line."""
+    return " ".join(str(exc).split())[:200]
 
 
 def _artifact_hash(hashes: dict[str, str]) -> str:

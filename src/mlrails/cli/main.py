@@ -99,6 +99,14 @@ def fit(
             "torch). Only for files you trust.",
         ),
     ] = False,
+    sign_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--sign-key",
+            help="Ed25519 private key PEM (see `mlrails keygen`): sign the artifact "
+            "(signature.json over manifest.json).",
+        ),
+    ] = None,
 ) -> None:
     """Fit rails around a trained model and write the artifact."""
     import mlrails
@@ -125,11 +133,58 @@ def fit(
             rails = mlrails.fit(adapter, X, y, Xc, yc, policy=pol, task=task, progress=step)
             bar.update(job, description="saving artifact")
             digest = rails.save(out)
+            if sign_key is not None:
+                from mlrails.artifact.signing import sign_artifact
+
+                sign_artifact(out, sign_key)
             bar.update(job, completed=total)
     except MlrailsError as exc:
         _fail(str(exc))
     _print_summary(rails)
     console.print(f"[green]artifact written:[/] {out}  (hash {digest[:16]})")
+    if sign_key is not None:
+        console.print(f"[green]signed with[/] {sign_key}")
+
+
+@app.command()
+def keygen(
+    private_key: Annotated[
+        Path, typer.Argument(help="Private key PEM to write (mode 0600; keep it secret).")
+    ],
+    public_key: Annotated[
+        Path | None,
+        typer.Option("--public", help="Public key PEM to write (default: PRIVATE_KEY.pub)."),
+    ] = None,
+) -> None:
+    """Write an Ed25519 key pair for signing artifacts (`fit --sign-key`, `mlrails sign`)."""
+    from mlrails.artifact.signing import generate_keypair
+
+    pub = public_key or private_key.with_name(private_key.name + ".pub")
+    for f in (private_key, pub):
+        if f.exists():
+            _fail(f"{f} exists; not overwriting a key")
+    try:
+        fingerprint = generate_keypair(private_key, pub)
+    except OSError as exc:
+        _fail(f"cannot write the key pair: {exc.strerror}")
+    console.print(f"private key {private_key}, public key {pub} (sha256 {fingerprint[:16]})")
+
+
+@app.command()
+def sign(
+    artifact: Annotated[Path, typer.Argument(help="Artifact directory written by `mlrails fit`.")],
+    key: Annotated[Path, typer.Option("--key", help="Ed25519 private key PEM.")],
+) -> None:
+    """Sign an existing artifact (after verifying its hashes): writes signature.json."""
+    from mlrails.artifact.signing import sign_artifact
+    from mlrails.artifact.store import verify_files
+
+    try:
+        verify_files(artifact)
+        out = sign_artifact(artifact, key)
+    except MlrailsError as exc:
+        _fail(str(exc))
+    console.print(f"[green]signed:[/] {out}")
 
 
 @app.command()
@@ -730,6 +785,14 @@ def serve(
     ] = "mlrails",
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     trust: Annotated[bool, typer.Option("--trust", help="See `mlrails fit --help`.")] = False,
+    require_signature: Annotated[
+        Path | None,
+        typer.Option(
+            "--require-signature",
+            help="Ed25519 public key PEM: refuse to start unless the artifact is signed by "
+            "its private key.",
+        ),
+    ] = None,
     upstream: Annotated[
         str | None,
         typer.Option(help="Proxy mode: guard the model served at this http(s) URL (no --model)."),
@@ -865,6 +928,7 @@ def serve(
             settings=settings,
             model_file=model_file,
             trust=trust,
+            require_signature=require_signature,
             upstream=upstream,
             upstream_protocol=upstream_protocol.value,
             upstream_model=upstream_model,

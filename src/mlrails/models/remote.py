@@ -184,7 +184,7 @@ class RemoteModel(ModelAdapter):
         """
         from mlrails.artifact.store import _read_manifest
 
-        manifest = _read_manifest(Path(artifact))
+        _, manifest = _read_manifest(Path(artifact))
         task = str(manifest.get("task"))
         return cls(url, task=task, classes=manifest.get("classes"), **kwargs)
 

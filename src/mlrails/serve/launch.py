@@ -35,6 +35,8 @@ class ServeSpec(BaseModel):
     settings: ServeSettings = Field(default_factory=ServeSettings)  # type: ignore[arg-type]
     model_file: Path | None = None
     trust: bool = False
+    #: Ed25519 public key PEM the artifact must be signed with (``--require-signature``)
+    require_signature: Path | None = None
     upstream: str | None = None
     upstream_protocol: Literal["oip", "json"] = "oip"
     upstream_model: str | None = None
@@ -70,7 +72,9 @@ def load_rails(spec: ServeSpec) -> Rails:
             raise MlrailsError(f"--upstream: {exc}") from None
     elif spec.model_file is not None:
         model = load_model(spec.model_file, trust=spec.trust)
-    return mlrails.load(spec.artifact, model=model, trust=spec.trust)
+    return mlrails.load(
+        spec.artifact, model=model, trust=spec.trust, public_key=spec.require_signature
+    )
 
 
 def build_app(spec: ServeSpec) -> Any:
