@@ -363,7 +363,7 @@ def read_artifact(path: Path) -> ArtifactFacts:
     from mlrails.guard.policy import Policy
 
     try:
-        manifest = _read_manifest(path)
+        _, manifest = _read_manifest(path)
     except ArtifactError as exc:
         raise _Unusable(str(exc)) from None
     listed: dict[str, Any] = manifest["files"]
