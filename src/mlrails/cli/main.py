@@ -714,6 +714,25 @@ def serve(
     max_batch_rows: Annotated[int, typer.Option(help="Most rows per request (413 beyond).")] = (
         10_000
     ),
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a connection has, in total, to send a request's line and headers; "
+            "then it is closed (slow or stalled clients cannot hold connections)."
+        ),
+    ] = 10.0,
+    keep_alive: Annotated[
+        int, typer.Option(help="Seconds after which an idle kept-alive connection is closed.")
+    ] = 5,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            help="Open connections per worker; requests beyond get 503 with a plain-text body."
+        ),
+    ] = 1000,
+    max_header_bytes: Annotated[
+        int, typer.Option(help="Largest request line plus headers (plain-text 400 beyond).")
+    ] = 16 * 1024,
     ui: Annotated[
         Switch, typer.Option(help="Web UI at /ui (sign-in with an API key when auth is on).")
     ] = Switch.on,
@@ -836,6 +855,10 @@ def serve(
             model_timeout_s=model_timeout,
             max_body_bytes=max_body_bytes,
             max_batch_rows=max_batch_rows,
+            header_timeout_s=header_timeout,
+            keep_alive_s=keep_alive,
+            max_connections=max_connections,
+            max_header_bytes=max_header_bytes,
             ui=ui is Switch.on,
             model_name=model_name,
             log_level=log_level,
@@ -903,7 +926,7 @@ def serve(
             from mlrails.serve.app import create_app
 
             app_ = create_app(rails, log_store, settings)
-            run_server(app_, host, port, log_level=log_level, sock=sock)
+            run_server(app_, host, port, log_level=log_level, sock=sock, settings=settings)
     except MlrailsError as exc:
         _fail(str(exc))
     finally:
