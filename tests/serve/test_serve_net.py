@@ -4,15 +4,18 @@ connection limit (issue 12, items 3 and 6), against a real uvicorn on loopback."
 from __future__ import annotations
 
 import http.client
+import json
 import pickle
 import socket
 import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from servekit import Served, ServerFactory
+from clikit import cli
+from servekit import Fitted, Served, ServerFactory
 
 from mlrails.serve.launch import ServeSpec, worker_config
 from mlrails.serve.protocol import HardenedH11Protocol
@@ -177,3 +180,25 @@ def test_an_oversized_header_gets_400(make_server: ServerFactory) -> None:
     with _conn(s) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 4096)
         assert sock.recv(65536).startswith(b"HTTP/1.1 400")  # h11 bounds an unfinished head
+
+
+def test_serve_help_states_the_connection_limits() -> None:
+    res = cli("serve", "--help")
+    assert res.returncode == 0, res.stderr
+    text = " ".join(res.stdout.split())
+    for option in ("--header-timeout", "--keep-alive", "--max-connections", "--max-header-bytes"):
+        assert option in text
+
+
+def test_serve_options_set_the_connection_limits(fitted: Fitted, tmp_path: Path) -> None:
+    res = cli(
+        "serve", fitted.artifact, "--store", tmp_path / "d.db", "--header-timeout", "2.5",
+        "--keep-alive", "7", "--max-connections", "50", "--max-header-bytes", "4096",
+        "--print-settings",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    assert (got["header_timeout_s"], got["keep_alive_s"]) == (2.5, 7)
+    assert (got["max_connections"], got["max_header_bytes"]) == (50, 4096)
+    bad = cli("serve", fitted.artifact, "--header-timeout", "0", "--print-settings")
+    assert bad.returncode == 2 and "header_timeout_s" in bad.stderr
