@@ -21,7 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from mlrails.errors import MlrailsError
+from mlrails.errors import MlrailsError, echo
 
 app = typer.Typer(
     name="mlrails",
@@ -247,7 +247,7 @@ def demo(
 
 def _split_target(frame: Any, target: str, path: Path) -> tuple[Any, Any]:
     if target not in frame.columns:
-        _fail(f"{path}: no column {target!r} (columns: {', '.join(map(str, frame.columns))})")
+        _fail(f"{path}: no column {echo(target)} (columns: {', '.join(map(str, frame.columns))})")
     if len(frame) == 0:
         _fail(f"{path}: the table has a header but no rows")
     return frame.drop(columns=[target]), frame[target].to_numpy()
@@ -465,7 +465,7 @@ def bench(
             _fail(str(exc))
         return
     if record_ref is not None:
-        _fail(f"unexpected argument {record_ref!r} (only verify/report take a record)")
+        _fail(f"unexpected argument {echo(record_ref)} (only verify/report take a record)")
     try:
         _bench_run(
             Path(target), out, store_target, executor, workers, baseline, fail_on, alpha, markdown
@@ -478,7 +478,7 @@ def _bench_executor(name: str | None, workers: int | None, cfg: Any) -> Any:
     from mlrails.bench.executors import get_executor
 
     if name is not None and name not in ("local", "ray"):
-        raise MlrailsError(f"--executor: unknown executor {name!r}; use 'local' or 'ray'")
+        raise MlrailsError(f"--executor: unknown executor {echo(name)}; use 'local' or 'ray'")
     chosen = name or cfg.executor
     options = {"address": cfg.ray_address} if chosen == "ray" and cfg.ray_address else {}
     return get_executor(chosen, workers or cfg.workers, **options)
@@ -1009,7 +1009,7 @@ def log_export(
         try:
             start = datetime.fromisoformat(since)
         except ValueError:
-            _fail(f"--since {since!r}: not an ISO 8601 time (e.g. 2025-01-31T12:00:00Z)")
+            _fail(f"--since {echo(since)}: not an ISO 8601 time (e.g. 2025-01-31T12:00:00Z)")
         if start.tzinfo is None:
             start = start.replace(tzinfo=UTC)
     with _open_store(store) as s:
