@@ -40,3 +40,17 @@ class ModelUnavailable(MlrailsError):
         super().__init__(detail)
         self.detail = detail
         self.timeout = timeout
+
+
+#: the most characters of a user-supplied value an error message repeats
+ECHO_LIMIT = 80
+
+
+def echo(value: object, limit: int = ECHO_LIMIT) -> str:
+    """``repr(value)`` bounded to ``limit`` characters for an error message, saying how long
+    the value was, so that a 100 KB option value is not printed back whole."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = len(value) if isinstance(value, str | bytes) else len(text)
+    return f"{text[:limit]}… ({size} characters)"

@@ -97,7 +97,7 @@ def make_server(
         issued = KeyRing(store).create("tests")
         opts: dict[str, Any] = {"port": 0, "rate_limit_rps": None, **settings}
         cfg = ServeSettings(**opts)
-        server = ServerThread(create_app(fitted.rails, store, cfg)).start()
+        server = ServerThread(create_app(fitted.rails, store, cfg), settings=cfg).start()
         client = httpx.Client(
             base_url=server.url,
             headers={"Authorization": f"Bearer {issued.token}"},

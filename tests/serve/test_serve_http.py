@@ -306,7 +306,7 @@ def test_cors_is_off_by_default(served: Served, fitted: Fitted) -> None:
 def test_openapi_documents_every_code(served: Served) -> None:
     doc = httpx.get(served.url + "/openapi.json").json()
     predict = doc["paths"]["/v1/predict"]["post"]["responses"]
-    codes = {200, 203, 207, 400, 401, 403, 413, 422, 429, 500, 503, 504}
+    codes = {200, 203, 207, 400, 401, 403, 413, 415, 422, 429, 500, 503, 504}
     assert {int(c) for c in predict} == codes
     for code, answer in predict.items():
         if code == "200":

@@ -541,7 +541,7 @@ def test_openapi_documents_the_v2_endpoints(served: Served) -> None:
     doc = httpx.get(served.url + "/openapi.json").json()
     paths = doc["paths"]
     infer = paths["/v2/models/{model_name}/infer"]["post"]
-    codes = {200, 203, 400, 401, 403, 404, 413, 422, 429, 500, 503, 504}  # a batch is 200
+    codes = {200, 203, 400, 401, 403, 404, 413, 415, 422, 429, 500, 503, 504}  # a batch is 200
     assert {int(c) for c in infer["responses"]} == codes
     ok = infer["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert ok.endswith("/OipInferenceResponse")

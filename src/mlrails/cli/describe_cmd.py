@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from mlrails.errors import MlrailsError
+from mlrails.errors import MlrailsError, echo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +36,7 @@ def parse_window(text: str, option: str = "--window") -> timedelta:
     """A duration such as ``90s``, ``30m``, ``1h``, ``7d`` or ``2w``."""
     match = _WINDOW.match(text)
     if match is None:
-        raise MlrailsError(f"{option} {text!r}: not a duration (e.g. 30m, 1h, 7d, 2w)")
+        raise MlrailsError(f"{option} {echo(text)}: not a duration (e.g. 30m, 1h, 7d, 2w)")
     return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 
@@ -47,7 +47,7 @@ def _time(text: str | None, option: str) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise MlrailsError(
-            f"{option} {text!r}: not an ISO 8601 time (e.g. 2025-01-31T12:00:00Z)"
+            f"{option} {echo(text)}: not an ISO 8601 time (e.g. 2025-01-31T12:00:00Z)"
         ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -359,7 +359,7 @@ def _read(path: Path, target: str) -> tuple[pd.DataFrame, Any]:
     frame = read_table(path)
     if target not in frame.columns:
         raise MlrailsError(
-            f"{path}: no column {target!r} (columns: {', '.join(map(str, frame.columns))})"
+            f"{path}: no column {echo(target)} (columns: {', '.join(map(str, frame.columns))})"
         )
     if len(frame) == 0:
         raise MlrailsError(f"{path}: the table has a header but no rows")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.table import Table
 
-from mlrails.errors import MlrailsError
+from mlrails.errors import MlrailsError, echo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,7 +70,7 @@ def drift(
     from mlrails.cli.main import _fail, console
 
     if fail_on not in ("alarm", "never"):
-        _fail(f"--fail-on {fail_on!r}: use 'alarm' or 'never'")
+        _fail(f"--fail-on {echo(fail_on)}: use 'alarm' or 'never'")
     try:
         alarm = _run(artifact, store, reference, target, bundled, window, alpha, json_out)
     except MlrailsError as exc:
@@ -183,7 +183,7 @@ def _reference(reference: Path | None, target: str | None, bundled: str | None) 
 
     if bundled is not None:
         if bundled not in ("breast_cancer", "wine"):
-            raise MlrailsError(f"--bundled {bundled!r}: use breast_cancer or wine")
+            raise MlrailsError(f"--bundled {echo(bundled)}: use breast_cancer or wine")
         name: Literal["breast_cancer", "wine"] = (
             "breast_cancer" if bundled == "breast_cancer" else "wine"
         )
@@ -192,6 +192,6 @@ def _reference(reference: Path | None, target: str | None, bundled: str | None) 
     frame = read_table(reference)
     if target is not None:
         if target not in frame.columns:
-            raise MlrailsError(f"{reference}: no column {target!r} (given by --target)")
+            raise MlrailsError(f"{reference}: no column {echo(target)} (given by --target)")
         frame = frame.drop(columns=[target])
     return frame

@@ -21,7 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from mlrails.errors import MlrailsError
+from mlrails.errors import MlrailsError, echo
 
 app = typer.Typer(
     name="mlrails",
@@ -302,7 +302,7 @@ def demo(
 
 def _split_target(frame: Any, target: str, path: Path) -> tuple[Any, Any]:
     if target not in frame.columns:
-        _fail(f"{path}: no column {target!r} (columns: {', '.join(map(str, frame.columns))})")
+        _fail(f"{path}: no column {echo(target)} (columns: {', '.join(map(str, frame.columns))})")
     if len(frame) == 0:
         _fail(f"{path}: the table has a header but no rows")
     return frame.drop(columns=[target]), frame[target].to_numpy()
@@ -520,7 +520,7 @@ def bench(
             _fail(str(exc))
         return
     if record_ref is not None:
-        _fail(f"unexpected argument {record_ref!r} (only verify/report take a record)")
+        _fail(f"unexpected argument {echo(record_ref)} (only verify/report take a record)")
     try:
         _bench_run(
             Path(target), out, store_target, executor, workers, baseline, fail_on, alpha, markdown
@@ -533,7 +533,7 @@ def _bench_executor(name: str | None, workers: int | None, cfg: Any) -> Any:
     from mlrails.bench.executors import get_executor
 
     if name is not None and name not in ("local", "ray"):
-        raise MlrailsError(f"--executor: unknown executor {name!r}; use 'local' or 'ray'")
+        raise MlrailsError(f"--executor: unknown executor {echo(name)}; use 'local' or 'ray'")
     chosen = name or cfg.executor
     options = {"address": cfg.ray_address} if chosen == "ray" and cfg.ray_address else {}
     return get_executor(chosen, workers or cfg.workers, **options)
@@ -769,6 +769,25 @@ def serve(
     max_batch_rows: Annotated[int, typer.Option(help="Most rows per request (413 beyond).")] = (
         10_000
     ),
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a connection has, in total, to send a request's line and headers; "
+            "then it is closed (slow or stalled clients cannot hold connections)."
+        ),
+    ] = 10.0,
+    keep_alive: Annotated[
+        int, typer.Option(help="Seconds after which an idle kept-alive connection is closed.")
+    ] = 5,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            help="Open connections per worker; requests beyond get 503 with a plain-text body."
+        ),
+    ] = 1000,
+    max_header_bytes: Annotated[
+        int, typer.Option(help="Largest request line plus headers (plain-text 400 beyond).")
+    ] = 16 * 1024,
     ui: Annotated[
         Switch, typer.Option(help="Web UI at /ui (sign-in with an API key when auth is on).")
     ] = Switch.on,
@@ -907,6 +926,10 @@ def serve(
             model_timeout_s=model_timeout,
             max_body_bytes=max_body_bytes,
             max_batch_rows=max_batch_rows,
+            header_timeout_s=header_timeout,
+            keep_alive_s=keep_alive,
+            max_connections=max_connections,
+            max_header_bytes=max_header_bytes,
             ui=ui is Switch.on,
             docs=docs,
             model_name=model_name,
@@ -976,7 +999,7 @@ def serve(
             from mlrails.serve.app import create_app
 
             app_ = create_app(rails, log_store, settings)
-            run_server(app_, host, port, log_level=log_level, sock=sock)
+            run_server(app_, host, port, log_level=log_level, sock=sock, settings=settings)
     except MlrailsError as exc:
         _fail(str(exc))
     finally:
@@ -1059,7 +1082,7 @@ def log_export(
         try:
             start = datetime.fromisoformat(since)
         except ValueError:
-            _fail(f"--since {since!r}: not an ISO 8601 time (e.g. 2025-01-31T12:00:00Z)")
+            _fail(f"--since {echo(since)}: not an ISO 8601 time (e.g. 2025-01-31T12:00:00Z)")
         if start.tzinfo is None:
             start = start.replace(tzinfo=UTC)
     with _open_store(store) as s:

@@ -49,6 +49,7 @@ from mlrails.serve.dialect import Dialect
 from mlrails.serve.drift_job import DriftMonitor
 from mlrails.serve.keys import KeyRing
 from mlrails.serve.logwriter import DecisionLog
+from mlrails.serve.media import unsupported_body
 from mlrails.serve.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mlrails.serve.metrics import ServeMetrics, route_label, route_templates
 from mlrails.serve.oip_routes import install_oip
@@ -380,6 +381,9 @@ class _Service:
         return self.rails.check(guard_input(payload, self.rails.contract), explain=explain)
 
     async def _read_body(self, request: Request) -> bytes:
+        unsupported = unsupported_body(request.headers)
+        if unsupported is not None:
+            raise unsupported
         limit = self.settings.max_body_bytes
         too_large = ServeError(
             problems.PAYLOAD_TOO_LARGE, 413, f"the body exceeds the limit of {limit} bytes"
@@ -679,7 +683,29 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         kind = problems.HttpProblem(phrase.lower().replace(" ", "-"), phrase, phrase)
         detail = phrase
     doc = problem_document(kind, code, detail)
-    return json_response(doc, code, dict(exc.headers or {}), PROBLEM_MEDIA_TYPE)
+    headers = dict(exc.headers or {})
+    if code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return json_response(doc, code, headers, PROBLEM_MEDIA_TYPE)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path: Starlette's 405 names only the
+    first matching route's, and GET and POST on one path are two routes here."""
+    from starlette.routing import Match
+
+    allowed: set[str] = set()
+    pending = list(request.app.router.routes)
+    while pending:
+        route = pending.pop()
+        included = getattr(route, "original_router", None)  # FastAPI's include_router
+        if included is not None:
+            pending.extend(included.routes)
+            continue
+        methods = getattr(route, "methods", None)
+        if methods and route.matches(request.scope)[0] is not Match.NONE:
+            allowed.update(methods)
+    return sorted(allowed)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

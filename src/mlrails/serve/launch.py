@@ -94,19 +94,24 @@ def app_from_env() -> Any:
     return build_app(ServeSpec.model_validate_json(raw))
 
 
-def run_workers(spec: ServeSpec, sock: Any) -> None:
-    """Serve on the bound ``sock`` with ``spec.workers`` processes until SIGINT/SIGTERM."""
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
-
+def worker_config(spec: ServeSpec) -> Any:
+    """uvicorn's config for ``spec.workers`` processes (pickled to each of them): the app
+    factory, the hardened protocol and the connection limits of ``spec.settings``."""
+    from mlrails.serve.protocol import ServeConfig
     from mlrails.serve.server import uvicorn_options
 
-    os.environ[SPEC_ENV] = spec.model_dump_json()
-    config = uvicorn.Config(
+    return ServeConfig(
         "mlrails.serve.launch:app_from_env",
         factory=True,
         workers=spec.workers,
         log_level=spec.settings.log_level,
-        **uvicorn_options(),
+        **uvicorn_options(spec.settings),
     )
-    Multiprocess(config, sockets=[sock]).run()
+
+
+def run_workers(spec: ServeSpec, sock: Any) -> None:
+    """Serve on the bound ``sock`` with ``spec.workers`` processes until SIGINT/SIGTERM."""
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ[SPEC_ENV] = spec.model_dump_json()
+    Multiprocess(worker_config(spec), sockets=[sock]).run()

@@ -130,6 +130,7 @@ def predict_answers(rails: Rails) -> list[Answer]:
         _problem(c.unauthorized, "missing, invalid or revoked API key", p.UNAUTHORIZED.uri),
         _problem(c.adversarial, "suspected adversarial input: do not retry", g.ADVERSARIAL.uri),
         _problem(413, "body or batch over the service's limit", p.PAYLOAD_TOO_LARGE.uri),
+        _problem(415, "body not JSON, or with a Content-Encoding", p.UNSUPPORTED_MEDIA_TYPE.uri),
         _problem(
             c.out_of_distribution,
             "input unlike the training data: use a fallback",

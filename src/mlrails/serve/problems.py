@@ -59,6 +59,12 @@ PAYLOAD_TOO_LARGE = HttpProblem(
     "Request too large",
     "The body or the batch exceeds the service's limit; split it into smaller requests.",
 )
+UNSUPPORTED_MEDIA_TYPE = HttpProblem(
+    "unsupported-media-type",
+    "Unsupported request body type",
+    "The body must be JSON (Content-Type application/json) and not encoded "
+    "(no Content-Encoding but identity).",
+)
 RATE_LIMITED = HttpProblem(
     "rate-limited",
     "Rate limit exceeded",
@@ -101,6 +107,7 @@ HTTP_PROBLEMS: dict[str, HttpProblem] = {
         NOT_FOUND,
         METHOD_NOT_ALLOWED,
         PAYLOAD_TOO_LARGE,
+        UNSUPPORTED_MEDIA_TYPE,
         RATE_LIMITED,
         UNAVAILABLE,
         NOT_READY,

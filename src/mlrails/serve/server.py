@@ -14,6 +14,8 @@ import time
 from typing import Any
 
 from mlrails.errors import MlrailsError
+from mlrails.serve.protocol import ServeConfig
+from mlrails.serve.settings import ServeSettings
 
 
 class ServeStartError(MlrailsError):
@@ -26,8 +28,8 @@ def bind_socket(host: str, port: int) -> socket.socket:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
         raise ServeStartError(f"{host}: cannot resolve host ({exc.strerror})") from None
-    family, _, _, _, addr = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    family, _, proto, _, addr = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM, proto or socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(addr)
@@ -39,21 +41,25 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def uvicorn_options() -> dict[str, Any]:
-    """uvicorn settings shared by every way of serving: no server header, lifespan on, and
-    up to 30 s for in-flight requests to finish on shutdown."""
+def uvicorn_options(settings: ServeSettings | None = None) -> dict[str, Any]:
+    """uvicorn settings shared by every way of serving: no server header, lifespan on, up
+    to 30 s for in-flight requests to finish on shutdown, and the connection limits of
+    ``settings`` (header and keep-alive timeouts, open connections, header size)."""
+    limits = settings if settings is not None else ServeSettings()
     return {
         "server_header": False,
         "date_header": True,
         "timeout_graceful_shutdown": 30,
         "lifespan": "on",
+        "header_timeout_s": limits.header_timeout_s,
+        "timeout_keep_alive": limits.keep_alive_s,
+        "limit_concurrency": limits.max_connections,
+        "h11_max_incomplete_event_size": limits.max_header_bytes,
     }
 
 
-def _config(app: Any, log_level: str) -> Any:
-    import uvicorn
-
-    return uvicorn.Config(app, log_level=log_level, **uvicorn_options())
+def _config(app: Any, log_level: str, settings: ServeSettings | None) -> ServeConfig:
+    return ServeConfig(app, log_level=log_level, **uvicorn_options(settings))
 
 
 def run_server(
@@ -63,29 +69,37 @@ def run_server(
     *,
     log_level: str = "info",
     sock: socket.socket | None = None,
+    settings: ServeSettings | None = None,
 ) -> None:
-    """Serve ``app`` until SIGINT/SIGTERM (blocking), on ``sock`` if already bound."""
+    """Serve ``app`` until SIGINT/SIGTERM (blocking), on ``sock`` if already bound, with the
+    connection limits of ``settings`` (defaults: :class:`ServeSettings`)."""
     import uvicorn
 
     sock = sock if sock is not None else bind_socket(host, port)
     try:
-        uvicorn.Server(_config(app, log_level)).run(sockets=[sock])
+        uvicorn.Server(_config(app, log_level, settings)).run(sockets=[sock])
     finally:
         sock.close()
 
 
 class ServerThread:
-    """``app`` served by uvicorn in a daemon thread; ``url`` once :meth:`start` returns."""
+    """``app`` served by uvicorn in a daemon thread; ``url`` once :meth:`start` returns.
+    The connection limits are those of ``settings`` (defaults: :class:`ServeSettings`)."""
 
     def __init__(
-        self, app: Any, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning"
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_level: str = "warning",
+        settings: ServeSettings | None = None,
     ) -> None:
         import uvicorn
 
         self._sock = bind_socket(host, port)
         self.host = host
         self.port = int(self._sock.getsockname()[1])
-        self.server = uvicorn.Server(_config(app, log_level))
+        self.server = uvicorn.Server(_config(app, log_level, settings))
         self._thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )

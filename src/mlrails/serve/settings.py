@@ -13,7 +13,10 @@ class ServeSettings(BaseModel):
 
     Limits exist so that no caller can exhaust the service: bodies over ``max_body_bytes``
     and batches over ``max_batch_rows`` get 413, a key over its rate gets 429, a guard call
-    over ``model_timeout_s`` gets 504. ``auth=False`` is for local use only.
+    over ``model_timeout_s`` gets 504. ``auth=False`` is for local use only. On the wire, a
+    connection has ``header_timeout_s`` in total to send a request's head, an idle kept-alive
+    connection is closed after ``keep_alive_s``, and a worker answers 503 to requests beyond
+    ``max_connections`` open connections.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -22,6 +25,25 @@ class ServeSettings(BaseModel):
     port: int = Field(8000, ge=0, le=65535, description="0 picks a free port")
     auth: bool = Field(True, description="require an API key (Authorization: Bearer TOKEN)")
     max_body_bytes: int = Field(1 << 20, ge=1, description="largest request body accepted")
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="total time a connection has to send a request's line and headers "
+        "(then it is closed: no slowloris)",
+    )
+    keep_alive_s: int = Field(
+        5, ge=1, le=3600, description="an idle kept-alive connection is closed after this"
+    )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        description="open connections per worker; requests beyond get 503 (uvicorn's "
+        "limit_concurrency)",
+    )
+    max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="largest request line plus headers (400 beyond)"
+    )
     max_batch_rows: int = Field(10_000, ge=1, description="most rows in one request")
     rate_limit_rps: float | None = Field(
         100.0, gt=0, description="sustained requests per second per key (None: no limit)"
