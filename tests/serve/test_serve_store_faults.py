@@ -5,7 +5,6 @@ committed, and ready again once one can, without traffic to prove it."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -18,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 from servekit import Fitted, Served, ServerFactory
+
+from storekit import delete_the_wal, rename, replace_by_a_copy
 
 #: a store timeout short enough that a lock turns into 503 quickly
 STORE_TIMEOUT_S = 0.3
@@ -103,21 +104,7 @@ def test_deleting_the_store_directory_under_load_answers_no_200(
     assert not s.db_path.exists()
 
 
-def _rename(db: Path) -> None:
-    os.replace(db, db.with_name("elsewhere.db"))
-
-
-def _replace_by_a_copy(db: Path) -> None:
-    copy = db.with_name("copy.db")
-    shutil.copyfile(db, copy)
-    os.replace(copy, db)
-
-
-def _delete_the_wal(db: Path) -> None:
-    db.with_name(db.name + "-wal").unlink()
-
-
-@pytest.mark.parametrize("disrupt", [_rename, _replace_by_a_copy, _delete_the_wal])
+@pytest.mark.parametrize("disrupt", [rename, replace_by_a_copy, delete_the_wal])
 def test_a_moved_or_replaced_database_file_is_the_store_down(
     make_server: ServerFactory, fitted: Fitted, disrupt: Callable[[Path], None]
 ) -> None:

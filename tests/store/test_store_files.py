@@ -19,6 +19,7 @@ import pytest
 
 from logkit import served_records
 from mlrails.store import DecisionRecord, Store, StoreFileReplaced, StoreUnavailable, open_store
+from storekit import delete_the_wal, rename, replace_by_a_copy
 
 
 def _records(trace: str) -> list[DecisionRecord]:
@@ -41,27 +42,13 @@ def _delete_file(db: Path) -> None:
         p.unlink()
 
 
-def _rename(db: Path) -> None:
-    os.replace(db, db.with_name("elsewhere.db"))
-
-
-def _replace_by_a_copy(db: Path) -> None:
-    copy = db.with_name("copy.db")
-    shutil.copyfile(db, copy)
-    os.replace(copy, db)
-
-
-def _delete_the_wal(db: Path) -> None:
-    db.with_name(db.name + "-wal").unlink()
-
-
 DISRUPTIONS = [
     _delete_directory,
     _delete_directory_and_start_afresh,
     _delete_file,
-    _rename,
-    _replace_by_a_copy,
-    _delete_the_wal,
+    rename,
+    replace_by_a_copy,
+    delete_the_wal,
 ]
 
 

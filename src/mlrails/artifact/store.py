@@ -200,9 +200,17 @@ def load_artifact(
     except (ValueError, TypeError, OSError) as exc:
         kind = type(exc).__name__
         raise ArtifactError(f"{p}: cannot read artifact ({kind}: {_line(exc)})") from None
-    return _build(
-        p, m, manifest, blobs, meta, arrays, contract, policy, model, task, check_model, trust
-    )
+    try:
+        return _build(
+            p, m, manifest, blobs, meta, arrays, contract, policy, model, task, check_model, trust
+        )
+    except MlrailsError:
+        raise
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        # the files verified, but their content does not fit together
+        raise ArtifactError(
+            f"{p}: fitted state is incomplete or incompatible ({type(exc).__name__}: {_line(exc)})"
+        ) from None
 
 
 def verify_files(
@@ -259,33 +267,8 @@ def _build(
     check_model: bool,
     trust: bool,
 ) -> Rails:
-    """The rails from verified, parsed files; anything that does not fit is an ArtifactError."""
-    try:
-        return _build_unchecked(
-            p, m, manifest, blobs, meta, arrays, contract, policy, model, task, check_model, trust
-        )
-    except MlrailsError:
-        raise
-    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
-        raise ArtifactError(
-            f"{p}: fitted state is incomplete or incompatible ({type(exc).__name__}: {_line(exc)})"
-        ) from None
-
-
-def _build_unchecked(
-    p: Path,
-    m: Manifest,
-    manifest: dict[str, Any],
-    blobs: dict[str, bytes],
-    meta: dict[str, Any],
-    arrays: dict[str, NDArray[Any]],
-    contract: InputContract,
-    policy: Policy,
-    model: Any,
-    task: str | None,
-    check_model: bool,
-    trust: bool,
-) -> Rails:
+    """The rails from verified, parsed files (errors that do not fit become ArtifactError at
+    the call site)."""
     from mlrails.guard.rails import FitSummary, Rails, _summary_from_dict
     from mlrails.models import as_adapter
     from mlrails.reliability import calibrator_from_state, conformal_from_state
