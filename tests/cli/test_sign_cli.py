@@ -4,16 +4,21 @@ subprocesses: serve refuses to start (one line, exit code 2) on an unsigned or f
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import stat
+import subprocess
+import time
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
 import skops.io as sio
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
-from runcli import run_cli
+from runcli import MLRAILS, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +90,28 @@ def test_sign_signs_an_existing_artifact_and_refuses_a_tampered_one(root: Path) 
     (root / "later" / "policy.json").write_text("{}")
     res = run_cli("sign", root / "later", "--key", root / "key")
     assert res.returncode == 2 and "policy.json" in res.stderr
+
+
+def test_serve_starts_on_an_artifact_signed_by_the_required_key(root: Path) -> None:
+    _fit(root, "served", "--sign-key", root / "key")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = [str(MLRAILS), "serve", str(root / "served"), "--port", str(port), "--auth", "off"]
+    argv += ["--store", f"sqlite:///{root / 'served.db'}", "--require-signature"]
+    argv += [str(root / "key.pub"), "--log-level", "warning"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, proc.communicate()[0]
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve did not become ready"
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
