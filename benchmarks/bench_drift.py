@@ -34,8 +34,8 @@ import pandas as pd
 from scipy import stats
 
 from benchmarks.common import fmt_table
-from mlrails.mismatch import DriftConfig, ReferenceProfile, compare
-from mlrails.mismatch._kernels import numba_available
+from mlrails.drift import DriftConfig, ReferenceProfile, compare
+from mlrails.drift.kernels import numba_available
 
 N_NUMERIC = 20
 CATS = {"c0": 3, "c1": 5, "c2": 10, "c3": 20, "c4": 50}

@@ -32,8 +32,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 import mlrails
 from benchmarks.bench_drift import CATS, make_frame
 from benchmarks.common import fmt_table
-from mlrails.mismatch import compare
-from mlrails.mismatch.monitor import check_traffic
+from mlrails.drift import compare
+from mlrails.drift.monitor import check_traffic
 from mlrails.serve.decisions import RequestContext, verdict_records
 from mlrails.store import DecisionRecord
 

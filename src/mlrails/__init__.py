@@ -25,7 +25,7 @@ from mlrails.errors import (
 if TYPE_CHECKING:
     from mlrails.guard import Policy, Rails, Verdict, fit
 
-__version__ = "0.1.0"
+from mlrails.version import __version__
 
 _LAZY = {
     "fit": "mlrails.guard",

@@ -202,7 +202,7 @@ def _window_drift(
     do: the same records the decision log would hold)."""
     from datetime import UTC, datetime
 
-    from mlrails.mismatch.monitor import check_traffic
+    from mlrails.drift.monitor import check_traffic
     from mlrails.serve.decisions import RequestContext, verdict_records
 
     now = datetime.now(UTC)

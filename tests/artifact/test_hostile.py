@@ -310,7 +310,7 @@ def test_an_edited_summary_is_detected(small: Any, tmp_path: Path) -> None:
 
 
 def test_a_format_1_artifact_loads_with_a_warning(small: Any, tmp_path: Path) -> None:
-    from mlrails.artifact.store import UnverifiedManifestWarning
+    from mlrails.artifact.manifest import UnverifiedManifestWarning
 
     model, X, src, want = small
     art = _copy(src, tmp_path)

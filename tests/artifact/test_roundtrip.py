@@ -32,8 +32,8 @@ from typer.testing import CliRunner
 
 import mlrails
 from mlrails._state import State
-from mlrails.artifact.schema import manifest_digest
-from mlrails.artifact.store import _artifact_hash, _json_bytes, _table_from_state, _table_state
+from mlrails.artifact.io import _table_from_state, _table_state
+from mlrails.artifact.manifest import artifact_hash, canonical_json, manifest_digest
 from mlrails.cli.main import app
 from mlrails.detectors import detector_from_state, make_detector
 from mlrails.models import load_model
@@ -290,13 +290,13 @@ def test_artifacts_written_before_keep_loading_with_the_fitted_order(tmp_path: P
     rails.save(art)
     state = json.loads((art / "state.json").read_text())
     assert state["adversarial_order"] == detectors
-    (art / "state.json").write_bytes(_json_bytes(_as_old_format(state)))
+    (art / "state.json").write_bytes(canonical_json(_as_old_format(state)))
     manifest = json.loads((art / "manifest.json").read_text())
     manifest["files"]["state.json"] = hashlib.sha256((art / "state.json").read_bytes()).hexdigest()
     listed = [n for n in manifest["files"] if n != manifest["model_file"]]
-    manifest["artifact_hash"] = _artifact_hash({n: manifest["files"][n] for n in listed})
+    manifest["artifact_hash"] = artifact_hash({n: manifest["files"][n] for n in listed})
     manifest["manifest_hash"] = manifest_digest(manifest)
-    (art / "manifest.json").write_bytes(_json_bytes(manifest))
+    (art / "manifest.json").write_bytes(canonical_json(manifest))
 
     loaded = mlrails.load(art, model)
     assert [d.name for d in loaded.adversarial] == detectors
@@ -324,7 +324,7 @@ def test_background_table_keeps_values_dtypes_and_order() -> None:
         }
     )
     state = _table_state(frame)
-    text = _json_bytes(state.meta)  # what the artifact writes (sorted keys)
+    text = canonical_json(state.meta)  # what the artifact writes (sorted keys)
     back = _table_from_state(State(meta=json.loads(text)))
     pd.testing.assert_frame_equal(back, frame)
 
@@ -337,7 +337,7 @@ def test_detector_states_survive_the_artifact_json(columns: list[Column], seed: 
     # the ensemble's members (kNN, Mahalanobis, Isolation Forest) share its encoder
     det = make_detector("ensemble").fit(X.iloc[:80]).calibrate(X.iloc[80:], 0.05)
     state = det.get_state()
-    meta = json.loads(_json_bytes(state.meta))  # sorted keys, as saved
+    meta = json.loads(canonical_json(state.meta))  # sorted keys, as saved
     back = detector_from_state(State(meta=meta, arrays=state.arrays))
     assert np.array_equal(back.encoder_.transform(X), det.encoder_.transform(X))
     assert np.array_equal(back.score_samples(X), det.score_samples(X))

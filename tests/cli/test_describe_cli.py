@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from mlrails.describe import TO_FILL
 from mlrails.descriptors import read_descriptor_dir
-from mlrails.descriptors.describe import TO_FILL
 from runcli import run_cli
 
 pytestmark = pytest.mark.slow

@@ -41,7 +41,7 @@ def _log(
 def test_drift_alarms_on_shifted_traffic_only(
     cancer: Any, cancer_rails: Any, tmp_path: Path
 ) -> None:
-    from mlrails.mismatch import ReferenceProfile, compare
+    from mlrails.drift import ReferenceProfile, compare
 
     cancer_rails.save(tmp_path / "rails")
     train = cancer.X_train.assign(label=cancer.y_train)
@@ -80,7 +80,7 @@ def test_drift_json_counts_refused_rows_apart(
     the clean rows alone; the JSON and the terminal count the refusal."""
     from dataclasses import replace
 
-    from mlrails.mismatch import ReferenceProfile, compare
+    from mlrails.drift import ReferenceProfile, compare
     from mlrails.store import DecisionRecord, open_store
 
     cancer_rails.save(tmp_path / "rails")
@@ -143,7 +143,7 @@ def test_drift_uses_the_reference_kept_in_the_artifact(
     """No --reference: inputs against the training rows, answers against the calibration
     split's, both kept by ``fit``; a model that suddenly answers one class alarms on
     ``prediction`` even though no input moved."""
-    from mlrails.mismatch import compare
+    from mlrails.drift import compare
 
     cancer_rails.save(tmp_path / "rails")
     now = datetime.now(UTC)

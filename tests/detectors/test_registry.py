@@ -77,7 +77,7 @@ class _Echo(BaseDetector):
 def test_register_and_restore_a_detector_with_runtime_objects(
     monkeypatch: pytest.MonkeyPatch, roundtrip: Callable[[State], State]
 ) -> None:
-    monkeypatch.setattr(registry, "DETECTORS", dict(DETECTORS))
+    monkeypatch.setattr(registry, "DETECTORS", DETECTORS.copy())
     assert register_detector(_Echo) is _Echo
     assert register_detector(_Echo) is _Echo  # idempotent
     rng = np.random.default_rng(0)
@@ -93,7 +93,7 @@ def test_register_and_restore_a_detector_with_runtime_objects(
 
 
 def test_register_rejects_clashes_and_non_detectors(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "DETECTORS", dict(DETECTORS))
+    monkeypatch.setattr(registry, "DETECTORS", DETECTORS.copy())
 
     class OtherKNN(KNNDetector):
         pass

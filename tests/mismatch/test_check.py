@@ -24,8 +24,8 @@ from scipy import stats
 
 from logkit import served_records
 from mlrails.descriptors import ProductionData, read_descriptor_dir, write_descriptor_dir
+from mlrails.drift.detect import DriftConfig
 from mlrails.mismatch.check import check_descriptors, compare_histograms, compare_statistics
-from mlrails.mismatch.drift import DriftConfig
 from mlrails.mismatch.render import to_html, to_json
 
 
@@ -233,7 +233,7 @@ def test_describe_then_check_names_predictions_as_predictions(tmp_path: Path) ->
     'prediction' field; training labels 10 % positive, answers 35 % positive."""
     import pandas as pd
 
-    from mlrails.descriptors.describe import describe_production_data, describe_training_data
+    from mlrails.describe import describe_production_data, describe_training_data
     from mlrails.store import open_store
 
     rng = np.random.default_rng(0)

@@ -19,10 +19,8 @@ from mlrails.descriptors.common import ComputingResources, InferenceTime
 from mlrails.descriptors.system_context import SystemContext
 from mlrails.mismatch.check import check_descriptors
 from mlrails.mismatch.findings import Finding
-from mlrails.mismatch.rules import (
-    RULES,
-    canonical_metric,
-    norm_name,
+from mlrails.mismatch.rules import RULES, canonical_metric, norm_name, type_compatibility
+from mlrails.mismatch.units import (
     parse_count,
     parse_quantity,
     parse_range,
@@ -30,7 +28,6 @@ from mlrails.mismatch.rules import (
     to_bytes,
     to_gigabytes,
     to_milliseconds,
-    type_compatibility,
 )
 
 
@@ -200,9 +197,10 @@ def test_throughput_and_missing_info() -> None:
 
 
 def test_placeholders_are_missing_information_not_unmet_expectations() -> None:
-    from mlrails.mismatch.rules import _blank, _expected_in_prod
+    from mlrails.descriptors.placeholders import filled
+    from mlrails.mismatch.rules import _expected_in_prod
 
-    assert _blank("TO FILL") and _blank(" to fill ") and not _blank("accuracy")
+    assert not filled("TO FILL") and not filled(" to fill ") and filled("accuracy")
     found = _expected_in_prod(
         "MM-METRICS-PROD",
         [("TO FILL", "$.algorithm_metrics[0].metric"), ("recall", "$.algorithm_metrics[1].metric")],

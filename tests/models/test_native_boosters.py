@@ -122,7 +122,7 @@ def test_round_trip_without_trust_is_identical(fitted: Any) -> None:
 def test_explainer_and_descriptor_see_the_same_model(fitted: Any) -> None:
     """The loaded wrapper is the library's own class: SHAP's tree explainer still applies, and
     the Trained Model descriptor names the same class and parameters."""
-    from mlrails.descriptors.describe_model import describe_trained_model
+    from mlrails.describe.model import describe_trained_model
     from mlrails.explain import Explainer
 
     model, rails, out, X = fitted
@@ -137,7 +137,7 @@ def test_explainer_and_descriptor_see_the_same_model(fitted: Any) -> None:
     }
     assert params["n_estimators"] == repr(N_TREES)
     # the model's size counts the booster, not only the small descriptor naming it
-    from mlrails.descriptors.describe_model import model_file_bytes
+    from mlrails.describe.model import model_file_bytes
 
     manifest = json.loads((out / "manifest.json").read_text())
     parts = [f for f in out.iterdir() if f.name.startswith("model.")]

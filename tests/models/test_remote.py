@@ -24,6 +24,7 @@ from mlrails.errors import ArtifactError, MlrailsError, ModelUnavailable
 from mlrails.guard.rails import Rails
 from mlrails.models.remote import RemoteModel
 from mlrails.serve import ServerThread
+from mlrails.serve.launch import remote_model_for
 from upstreamkit import Upstream, start_upstream
 
 HANG_S = 3.0
@@ -305,8 +306,8 @@ def test_load_checks_the_upstream_is_the_fitted_model(upstream: Upstream, artifa
 
 
 def test_for_artifact_takes_task_and_classes(upstream: Upstream, artifact: Path) -> None:
-    model = RemoteModel.for_artifact(artifact, upstream.url, model_name="cancer")
+    model = remote_model_for(artifact, upstream.url, model_name="cancer")
     assert model.task == "classification"
     assert model.classes_ is not None and model.classes_.tolist() == [0, 1]
     with pytest.raises(ArtifactError):
-        RemoteModel.for_artifact(artifact / "nope", upstream.url)
+        remote_model_for(artifact / "nope", upstream.url)

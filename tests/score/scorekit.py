@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from mlrails.score.engine import combine
-from mlrails.score.model import Answer, Gap, RuleResult, ScoreReport
+from mlrails.score.report import Answer, Gap, RuleResult, ScoreReport
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

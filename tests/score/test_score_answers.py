@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from mlrails.score.answers import init_template, parse_answers, read_answers
-from mlrails.score.model import Answer, Gap
+from mlrails.score.report import Answer, Gap
 from mlrails.score.rubrics import ITEMS, MLTEST, ROBUSTNESS
 
 

@@ -6,7 +6,7 @@ import pytest
 from scorekit import MLTEST_ANSWERS, ROBUSTNESS_ANSWERS, answers, known_report
 
 from mlrails.score.engine import combine
-from mlrails.score.model import RuleResult
+from mlrails.score.report import RuleResult
 from mlrails.score.rubrics import ITEMS, robustness_band
 
 

@@ -11,7 +11,7 @@ from scorekit import T0, known_report
 
 from mlrails.score import history
 from mlrails.score.history import ScoreHistoryEntry, trend_text
-from mlrails.score.model import Gap, RuleResult
+from mlrails.score.report import Gap, RuleResult
 from mlrails.store import StoreError, open_store
 
 

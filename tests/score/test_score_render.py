@@ -13,8 +13,8 @@ from rich.console import Console
 from scorekit import T0, known_report
 
 from mlrails.score.history import ScoreHistoryEntry
-from mlrails.score.model import Gap, RuleResult, ScoreReport
 from mlrails.score.render import print_history, print_report, to_html, to_json
+from mlrails.score.report import Gap, RuleResult, ScoreReport
 from mlrails.score.rubrics import ITEMS
 
 SCRIPT = "<script>alert('x')</script>"

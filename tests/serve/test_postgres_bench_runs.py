@@ -7,8 +7,8 @@ import json
 import pytest
 from pgkit import PostgresServer
 
+from mlrails.bench.archive import load_record, save_record
 from mlrails.bench.record import CellRecord, Machine, RunRecord
-from mlrails.bench.storage import load_record, save_record
 from mlrails.store import StoreError, open_store
 
 AWKWARD = [0.1 + 0.2, 1e-300, 5e-324, -0.0, 2.0**0.5]

@@ -8,7 +8,7 @@ from pgkit import PostgresServer
 
 from mlrails.score import history
 from mlrails.score.engine import combine
-from mlrails.score.model import Answer, Gap
+from mlrails.score.report import Answer, Gap
 from mlrails.store import open_store
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ import pytest
 from servekit import Fitted, Served, ServerFactory
 
 import mlrails
-from mlrails.mismatch.monitor import check_traffic
+from mlrails.drift.monitor import check_traffic
 from mlrails.serve import ServerThread, ServeSettings, create_app
 from mlrails.store import open_store
 

@@ -25,8 +25,8 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
 
 import mlrails
-from mlrails.mismatch import DriftReport, FieldDrift
-from mlrails.mismatch.monitor import DriftCheck
+from mlrails.drift import DriftReport, FieldDrift
+from mlrails.drift.monitor import DriftCheck
 from mlrails.mismatch.render import format_number
 from mlrails.protocol.status import StatusTable
 from mlrails.serve import ServerThread, ServeSettings, create_app

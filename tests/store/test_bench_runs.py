@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from mlrails.bench.archive import load_record, save_record
 from mlrails.bench.record import CellRecord, Machine, RecordError, RunRecord, pack_bits
-from mlrails.bench.storage import load_record, save_record
 from mlrails.store import StoreError, open_store
 
 #: floats whose text must survive exactly (shortest repr, subnormal, negative zero)

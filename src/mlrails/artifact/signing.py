@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from mlrails.artifact.schema import MAX_MANIFEST_BYTES, SIGNATURE_FILE, parse_json, read_bounded
+from mlrails.artifact.manifest import SIGNATURE_FILE
+from mlrails.artifact.reading import MAX_MANIFEST_BYTES, parse_json, read_bounded
 from mlrails.errors import ArtifactError
 
 

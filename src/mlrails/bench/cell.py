@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import tracemalloc
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,6 +30,7 @@ from mlrails.bench.perturbations import Perturbation, check_severity, make
 from mlrails.bench.record import CellRecord, Reliability, RocCurve, pack_bits
 from mlrails.guard.rails import Rails
 from mlrails.guard.verdict import Verdict
+from mlrails.measure import PeakMemory
 from mlrails.reliability.calibration import expected_calibration_error
 
 #: bootstrap resamples per cell (percentile intervals)
@@ -106,52 +106,6 @@ def run_cell(
     wall = time.perf_counter() - t0
     peak = meter.stop()
     return CellRecord(**base, **measured, wall_s=wall, peak_mb=round(peak, 3), error=error)
-
-
-class PeakMemory:
-    """The peak memory a piece of work needed above what the process held when it began,
-    in MiB. On Linux the kernel's peak resident set (``VmHWM``) is reset at the start and
-    read at the end — free of overhead; elsewhere Python's allocations are traced
-    (``tracemalloc``, which NumPy reports to, at about twice the run time)."""
-
-    def __init__(self) -> None:
-        self._rss0 = _rss_kib("VmRSS") if _reset_peak_rss() else None
-        self._tracing = False
-        if self._rss0 is None:
-            self._tracing = not tracemalloc.is_tracing()
-            if self._tracing:
-                tracemalloc.start()
-            else:
-                tracemalloc.reset_peak()
-
-    def stop(self) -> float:
-        if self._rss0 is not None:
-            peak = _rss_kib("VmHWM")
-            return max(0.0, ((peak or 0) - self._rss0) / 1024)
-        mib = tracemalloc.get_traced_memory()[1] / 2**20
-        if self._tracing:
-            tracemalloc.stop()
-        return float(mib)
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return _rss_kib("VmHWM") is not None
-    except OSError:
-        return False
-
-
-def _rss_kib(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
 
 
 def _perturb(

@@ -23,7 +23,7 @@ from scipy import stats
 from mlrails.bench import resample
 from mlrails.bench.record import CellRecord, RunRecord
 from mlrails.bench.stats import holm
-from mlrails.mismatch.statistics import cohens_h
+from mlrails.drift.statistics import cohens_h
 
 
 @dataclass(frozen=True)

@@ -35,11 +35,11 @@ class PairSource:
     trust: bool = False
 
     def load(self) -> Rails:
-        import mlrails
+        from mlrails.artifact.io import load_artifact
         from mlrails.models import load_model
 
         model = None if self.model is None else load_model(self.model, trust=self.trust)
-        return mlrails.load(self.artifact, model=model, trust=self.trust)
+        return load_artifact(self.artifact, model=model, trust=self.trust)
 
 
 @dataclass

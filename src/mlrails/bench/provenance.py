@@ -27,38 +27,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
-import socket
 import subprocess
-import sys
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrails.bench.cell import rows_hash
-from mlrails.bench.record import Machine, PairRecord
-from mlrails.errors import MlrailsError
+from mlrails.bench.record import PairRecord
+from mlrails.measure import ProvenanceError, file_hash
 
 if TYPE_CHECKING:
     from mlrails.bench.grid import GridConfig, PairConfig
     from mlrails.guard.rails import Rails
 
-#: distributions whose versions a record keeps (those installed)
-PACKAGES = (
-    "mlrails",
-    "numpy",
-    "scipy",
-    "scikit-learn",
-    "pandas",
-    "torch",
-    "adversarial-robustness-toolbox",
-    "ray",
-    "shap",
-    "skops",
-)
 #: config keys that decide where cells run or their results go, not what they measure
 _SCHEDULING = ("workers", "executor", "ray_address", "out")
-_CHUNK = 1 << 20
+
 #: where paths live in a dumped GridConfig (``*``: any list index)
 _PATHS = frozenset(
     {
@@ -69,10 +52,6 @@ _PATHS = frozenset(
         ("models", "*", "model"),
     }
 )
-
-
-class ProvenanceError(MlrailsError):
-    """An input of a recorded run cannot be hashed, or no longer matches the record."""
 
 
 def config_hash(config: GridConfig, base: Path | None = None) -> str:
@@ -118,18 +97,6 @@ def data_hashes(X: Any, y: Any, reference: Any = None) -> dict[str, str]:
     if reference is not None:
         out["reference"] = rows_hash(reference)
     return out
-
-
-def file_hash(path: Path) -> str:
-    """SHA-256 of a file's bytes; :class:`ProvenanceError` if it cannot be read."""
-    h = hashlib.sha256()
-    try:
-        with path.open("rb") as f:
-            while chunk := f.read(_CHUNK):
-                h.update(chunk)
-    except OSError as exc:
-        raise ProvenanceError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return h.hexdigest()
 
 
 def artifact_hash(path: Path) -> str:
@@ -186,17 +153,6 @@ def pair_record(pair: PairConfig, rails: Rails) -> PairRecord:
     )
 
 
-def package_versions() -> dict[str, str]:
-    """Versions of the :data:`PACKAGES` that are installed (others are left out)."""
-    out: dict[str, str] = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
-
-
 def git_commit(cwd: str | Path) -> str | None:
     """``HEAD``'s commit of the git work tree holding ``cwd``, with ``+dirty`` when tracked
     files differ from it (untracked files are ignored); ``None`` outside a work tree or
@@ -219,38 +175,3 @@ def git_commit(cwd: str | Path) -> str | None:
     commit = head.stdout.strip()
     dirty = status.returncode != 0 or bool(status.stdout.strip())
     return commit + "+dirty" if dirty else commit
-
-
-def machine() -> Machine:
-    """The host: name, platform, Python, CPU model and count, memory in GiB (if known)."""
-    return Machine(
-        hostname=socket.gethostname(),
-        platform=platform.platform(),
-        python=sys.version.split()[0],
-        cpu=_cpu_model(),
-        cpu_count=os.cpu_count() or 1,
-        memory_gb=_memory_gb(),
-    )
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() in ("model name", "Hardware", "cpu model") and value.strip():
-                    return value.strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def _memory_gb() -> float | None:
-    try:
-        pages = os.sysconf("SC_PHYS_PAGES")
-        size = os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
-    if pages <= 0 or size <= 0:
-        return None
-    return round(pages * size / 2**30, 1)

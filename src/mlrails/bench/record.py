@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mlrails.errors import MlrailsError
+from mlrails.measure import Machine
 
 RECORD_FORMAT = "mlrails.bench/1"
 
@@ -120,19 +121,6 @@ class PairRecord(BaseModel):
     model_hash: str
     model_class: str
     task: str
-
-
-class Machine(BaseModel):
-    """Where the run happened."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    hostname: str
-    platform: str
-    python: str
-    cpu: str
-    cpu_count: int
-    memory_gb: float | None = None
 
 
 class RunRecord(BaseModel):

@@ -29,13 +29,12 @@ from mlrails.bench.provenance import (
     config_hash,
     data_hashes,
     git_commit,
-    machine,
     model_hash,
-    package_versions,
     pair_record,
 )
 from mlrails.bench.record import CellRecord, PairRecord, RecordError, RunRecord, first_error
 from mlrails.guard.rails import Rails
+from mlrails.measure import machine, package_versions
 
 Progress = Callable[[CellRecord], None]
 
@@ -76,7 +75,7 @@ def run_benchmark(
     """Run every cell of ``config`` and return the record of the run. ``config_dir`` (the
     config file's directory) is where the git commit is read and what the config hash takes
     paths relative to; default: the working directory, and absolute paths."""
-    import mlrails
+    from mlrails.version import __version__
 
     started = datetime.now(UTC)
     t0 = time.perf_counter()
@@ -100,7 +99,7 @@ def run_benchmark(
         repeats=config.repeats,
         packages=package_versions(),
         git_commit=git_commit(config_dir if config_dir is not None else Path.cwd()),
-        mlrails_version=mlrails.__version__,
+        mlrails_version=__version__,
         machine=machine(),
         executor=executor.name if executor is not None else config.executor,
         started_at=started.isoformat(timespec="milliseconds"),

@@ -34,7 +34,7 @@ class Verification(BaseModel):
 
     @classmethod
     def of(cls, run_id: str, identical: bool, n_cells: int, n_mismatches: int) -> Verification:
-        from mlrails import __version__
+        from mlrails.version import __version__
 
         return cls(
             run_id=run_id,

@@ -147,7 +147,7 @@ def describe(
     Exit codes: 0 written, 2 bad input.
     """
     from mlrails.cli import main as cli
-    from mlrails.descriptors.describe import SYSTEM_CONTEXT_TEMPLATE
+    from mlrails.describe import SYSTEM_CONTEXT_TEMPLATE
 
     if init:
         sys.stdout.write(SYSTEM_CONTEXT_TEMPLATE)
@@ -198,8 +198,8 @@ def _describe(
     timing_rows: int,
 ) -> tuple[dict[DescriptorKind, Descriptor], dict[DescriptorKind, str]]:
     """Measure what the options allow; the descriptors and, per kind, where it came from."""
+    from mlrails import describe as d
     from mlrails.cli import main as cli
-    from mlrails.descriptors import describe as d
     from mlrails.descriptors import write_descriptor_dir
 
     if train is not None and bundled is not None:
@@ -309,8 +309,8 @@ def _summary(
     written: dict[DescriptorKind, Descriptor], notes: dict[DescriptorKind, str], out: Path
 ) -> None:
     from mlrails.cli import main as cli
+    from mlrails.describe import fields_to_fill
     from mlrails.descriptors import DESCRIPTOR_KINDS, descriptor_filename
-    from mlrails.descriptors.describe import fields_to_fill
 
     hints: dict[str, str] = {
         "system_context": "the team: mlrails describe --init > context.yaml, then --context",

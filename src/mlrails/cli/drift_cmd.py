@@ -95,9 +95,9 @@ def _run(
     import mlrails
     from mlrails.cli.describe_cmd import parse_window
     from mlrails.cli.main import console
-    from mlrails.descriptors.describe_data import window_records
-    from mlrails.mismatch import DriftConfig, ReferenceProfile
-    from mlrails.mismatch.monitor import TrafficReference, check_traffic
+    from mlrails.drift import DriftConfig, ReferenceProfile
+    from mlrails.drift.monitor import TrafficReference, check_traffic
+    from mlrails.drift.traffic import window_records
 
     if reference is not None and bundled is not None:
         raise MlrailsError("give the training data once: --reference FILE or --bundled NAME")

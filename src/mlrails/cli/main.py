@@ -176,8 +176,8 @@ def sign(
     key: Annotated[Path, typer.Option("--key", help="Ed25519 private key PEM.")],
 ) -> None:
     """Sign an existing artifact (after verifying its hashes): writes signature.json."""
+    from mlrails.artifact.io import verify_files
     from mlrails.artifact.signing import sign_artifact
-    from mlrails.artifact.store import verify_files
 
     try:
         verify_files(artifact)
@@ -554,12 +554,12 @@ def _bench_run(
     alpha: float,
     markdown: bool,
 ) -> None:
+    from mlrails.bench.archive import load_record
     from mlrails.bench.compare import compare_pairs
     from mlrails.bench.gate import compare_to_baseline
     from mlrails.bench.grid import read_config
     from mlrails.bench.report import render_markdown, write_report
     from mlrails.bench.runner import run_benchmark
-    from mlrails.bench.storage import load_record
 
     cfg = read_config(config)
     out = out_flag or cfg.out or BENCH_OUT
@@ -610,7 +610,7 @@ def _bench_store(record: Any, store_target: str | None) -> str | None:
     if store_target is None:
         return None
     try:
-        from mlrails.bench.storage import save_record
+        from mlrails.bench.archive import save_record
         from mlrails.store import display_url
     except ModuleNotFoundError as exc:
         err_console.print(
@@ -698,11 +698,11 @@ def _bench_record_command(
     executor: str | None,
     workers: int | None,
 ) -> None:
+    from mlrails.bench.archive import load_record
     from mlrails.bench.compare import compare_pairs
     from mlrails.bench.grid import GridConfig
     from mlrails.bench.report import write_report
     from mlrails.bench.runner import verify_record
-    from mlrails.bench.storage import load_record
 
     record = load_record(ref, store_target)
     if what == "report":

@@ -12,7 +12,7 @@ from mlrails.errors import MlrailsError
 
 if TYPE_CHECKING:
     from mlrails.score.history import ScoreHistoryEntry
-    from mlrails.score.model import ScoreReport
+    from mlrails.score.report import ScoreReport
 
 
 def score(

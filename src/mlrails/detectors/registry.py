@@ -9,7 +9,6 @@ known, so their detectors register themselves even when nothing imported them ye
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from typing import Any, TypeVar
 
@@ -20,21 +19,21 @@ from mlrails.detectors.iforest import IsolationForestDetector
 from mlrails.detectors.knn import KNNDetector
 from mlrails.detectors.mahalanobis import MahalanobisDetector
 from mlrails.errors import ArtifactError
+from mlrails.registry import Registry
 
 D = TypeVar("D", bound=type[BaseDetector])
 
+#: modules that register further detectors when imported (missing ones are skipped)
+PLUGIN_MODULES: tuple[str, ...] = ("mlrails.detectors.adversarial",)
+
 #: every registered detector class by name (OOD and adversarial)
-DETECTORS: dict[str, type[BaseDetector]] = {}
+DETECTORS: Registry[type[BaseDetector]] = Registry("detector", plugins=PLUGIN_MODULES)
 
 #: the out-of-distribution detectors by name
 OOD_DETECTORS: dict[str, type[BaseDetector]] = {
     cls.name: cls
     for cls in (EnsembleDetector, KNNDetector, MahalanobisDetector, IsolationForestDetector)
 }
-
-#: modules that register further detectors when imported (missing ones are skipped)
-PLUGIN_MODULES: tuple[str, ...] = ("mlrails.detectors.adversarial",)
-_plugins_loaded = False
 
 
 def register_detector(cls: D) -> D:
@@ -45,43 +44,18 @@ def register_detector(cls: D) -> D:
     """
     if not (isinstance(cls, type) and issubclass(cls, BaseDetector)):
         raise TypeError(f"{cls!r} is not a BaseDetector subclass")
-    name = cls.name
-    if not name or name == BaseDetector.name:
+    if not cls.name or cls.name == BaseDetector.name:
         raise ValueError(f"{cls.__name__} must set a class attribute 'name'")
-    current = DETECTORS.get(name)
-    if current is not None and current is not cls:
-        raise ValueError(f"detector name {name!r} is already registered to {current.__qualname__}")
-    DETECTORS[name] = cls
-    return cls
+    return DETECTORS.register(cls)
 
 
 for _cls in OOD_DETECTORS.values():
     register_detector(_cls)
 
 
-def _load_plugins() -> None:
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    _plugins_loaded = True
-    for module in PLUGIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:  # the module exists but one of its imports is missing
-                raise
-
-
 def get_detector_class(name: str) -> type[BaseDetector]:
     """The class registered as ``name``; ``ValueError`` listing the known names otherwise."""
-    if name not in DETECTORS:
-        _load_plugins()
-    try:
-        return DETECTORS[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown detector {name!r}; known detectors: {', '.join(sorted(DETECTORS))}"
-        ) from None
+    return DETECTORS.get(name)
 
 
 def make_detector(name: str, **params: Any) -> BaseDetector:

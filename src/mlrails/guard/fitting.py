@@ -15,6 +15,7 @@ from sklearn.model_selection import train_test_split
 from mlrails.contract import infer_contract
 from mlrails.detectors import make_seeded_detector
 from mlrails.detectors.base import BaseDetector
+from mlrails.drift.monitor import TrafficReference, answers_frame
 from mlrails.errors import DataError
 from mlrails.guard.policy import Policy
 from mlrails.guard.rails import (
@@ -23,7 +24,6 @@ from mlrails.guard.rails import (
     Rails,
     SafeguardSummary,
 )
-from mlrails.mismatch.monitor import TrafficReference, answers_frame
 from mlrails.models import as_adapter
 from mlrails.models.base import ModelAdapter
 from mlrails.reliability import (
@@ -83,7 +83,7 @@ def _fit(
         raise DataError(f"X_train has {len(X_train)} rows but y_train has {len(y_train)}")
     split_from_training = X_calib is None
     if split_from_training:
-        X_fit, X_cal, y_fit, y_cal = _split(X_train, y_train, adapter, pol)
+        X_fit, X_cal, y_fit, y_cal = split_for_calibration(X_train, y_train, adapter, pol)
     else:
         X_cal, y_cal = _as_table(X_calib, "X_calib"), _as_labels(y_calib, "y_calib")
         if len(X_cal) != len(y_cal):
@@ -239,7 +239,7 @@ def _fit(
             reference_size=pol.drift.reference_size,
             seed=pol.seed,
         )
-    from mlrails.artifact.store import content_hash
+    from mlrails.artifact.io import content_hash
 
     rails.artifact_hash = content_hash(rails)  # verdicts carry it before any save
     return rails
@@ -273,7 +273,12 @@ def _as_labels(y: Any, what: str) -> NDArray[Any]:
     return arr
 
 
-def _split(X: Any, y: NDArray[Any], adapter: ModelAdapter, pol: Policy) -> tuple[Any, ...]:
+def split_for_calibration(
+    X: Any, y: NDArray[Any], adapter: ModelAdapter, pol: Policy
+) -> tuple[Any, ...]:
+    """``(X_fit, X_cal, y_fit, y_cal)``: the seeded share ``pol.calibration_fraction`` held out
+    for calibration when no calibration set is given (stratified for classes when every class
+    has two rows); the same training data always gives the same split."""
     stratify = None
     if adapter.task == "classification":
         _, counts = np.unique(y, return_counts=True)

@@ -39,7 +39,7 @@ from mlrails.protocol.status import Outcome
 from mlrails.reliability import confidence_metrics
 
 if TYPE_CHECKING:
-    from mlrails.mismatch.monitor import TrafficReference
+    from mlrails.drift.monitor import TrafficReference
 
 #: batches up to this size feed the model the rows and label instability's noisy copies in one
 #: call (per-call overhead dominates there); larger batches make two calls
@@ -81,6 +81,21 @@ class FitSummary:
     conformal_coverage: float | None = None
     calibration_accuracy: float | None = None
     notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FitSummary:
+        """Rebuild a summary from its manifest form (``dataclasses.asdict`` of one)."""
+        cal = d.get("calibration")
+        return cls(
+            task=d.get("task", ""),
+            n_train=int(d.get("n_train", 0)),
+            n_calibration=int(d.get("n_calibration", 0)),
+            safeguards=[SafeguardSummary(**s) for s in d.get("safeguards", [])],
+            calibration=None if cal is None else CalibrationSummary(**cal),
+            conformal_coverage=d.get("conformal_coverage"),
+            calibration_accuracy=d.get("calibration_accuracy"),
+            notes=list(d.get("notes", [])),
+        )
 
 
 class Rails:
@@ -748,18 +763,3 @@ def _describe_warning(
     if name == "validation":
         return "contract violations in warn mode"
     return f"{name} fired in warn mode"
-
-
-def _summary_from_dict(d: dict[str, Any]) -> FitSummary:
-    """Rebuild a :class:`FitSummary` from its manifest form."""
-    cal = d.get("calibration")
-    return FitSummary(
-        task=d.get("task", ""),
-        n_train=int(d.get("n_train", 0)),
-        n_calibration=int(d.get("n_calibration", 0)),
-        safeguards=[SafeguardSummary(**s) for s in d.get("safeguards", [])],
-        calibration=None if cal is None else CalibrationSummary(**cal),
-        conformal_coverage=d.get("conformal_coverage"),
-        calibration_accuracy=d.get("calibration_accuracy"),
-        notes=list(d.get("notes", [])),
-    )

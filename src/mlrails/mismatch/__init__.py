@@ -1,19 +1,8 @@
-"""Training/production mismatch: per-field drift of production data against a reference."""
+"""Mismatch between the eight ML-system descriptors: cross-descriptor rules and the
+training-vs-production statistics read from the descriptors.
 
-from mlrails.mismatch.drift import DriftConfig, DriftReport, FieldDrift, compare, drift
-from mlrails.mismatch.profile import (
-    CategoricalReference,
-    NumericReference,
-    ReferenceProfile,
-)
-
-__all__ = [
-    "CategoricalReference",
-    "DriftConfig",
-    "DriftReport",
-    "FieldDrift",
-    "NumericReference",
-    "ReferenceProfile",
-    "compare",
-    "drift",
-]
+:func:`~mlrails.mismatch.check.check_descriptors` runs every rule of
+:mod:`mlrails.mismatch.rules` on a descriptor set and returns a
+:class:`~mlrails.mismatch.findings.MismatchReport`; :mod:`~mlrails.mismatch.render` shows it.
+Drift of live traffic is :mod:`mlrails.drift`.
+"""

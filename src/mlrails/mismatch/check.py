@@ -6,11 +6,11 @@ unreadable files into descriptor problems (file, JSON path, problem).
 
 Statistical comparison of training vs production, **from the statistics stored in the two
 descriptors** (no raw rows), per training field and the production field it maps to, with the
-tests, thresholds and alarm rule of :mod:`mlrails.mismatch.drift` (``DriftConfig``: BH-adjusted
+tests, thresholds and alarm rule of :mod:`mlrails.drift.detect` (``DriftConfig``: BH-adjusted
 p < 0.05 *and* effect ≥ 0.1):
 
 * categorical (``frequencies`` on both sides): chi-square test of homogeneity of the 2 × k table
-  via :func:`~mlrails.mismatch.statistics.chi_square_homogeneity`, Cramér's V with equal sample
+  via :func:`~mlrails.drift.statistics.chi_square_homogeneity`, Cramér's V with equal sample
   sizes as the effect, PSI. **Exact** (the same numbers as on the raw rows) when the frequencies
   list every category; categories beyond the listed ones are pooled as ``<other>`` (count minus
   listed counts), and missing values form a ``<missing>`` category whose count is recovered from
@@ -18,7 +18,7 @@ p < 0.05 *and* effect ≥ 0.1):
 * numeric (``histogram`` on both sides). With **identical bin edges**: the KS statistic is
   bounded, ``D_lo ≤ D ≤ D_hi``: ``D_lo`` is the largest ECDF difference at the edges (exact
   values there), ``D_hi`` adds the most each bin could hide. The KS p-value is computed from
-  ``D_lo`` (:func:`~mlrails.mismatch.statistics.ks_pvalues`, SciPy's exact/asymptotic rule), so
+  ``D_lo`` (:func:`~mlrails.drift.statistics.ks_pvalues`, SciPy's exact/asymptotic rule), so
   it is conservative: an alarm here is also an alarm on the raw data. A chi-square on the bin
   counts and PSI on the bins are exact *for the bins* (PSI uses the histogram bins, not
   drift.py's reference deciles). The Wasserstein-1 distance is **approximated** by spreading
@@ -53,7 +53,13 @@ from mlrails.descriptors.descriptor_set import DescriptorSet
 from mlrails.descriptors.production_data import ProductionData
 from mlrails.descriptors.statistics import FieldStatistics, Histogram
 from mlrails.descriptors.training_data import TrainingData
-from mlrails.mismatch.drift import MISSING_CATEGORY, DriftConfig
+from mlrails.drift.detect import MISSING_CATEGORY, DriftConfig
+from mlrails.drift.statistics import (
+    benjamini_hochberg,
+    chi_square_homogeneity,
+    ks_pvalues,
+    population_stability_index,
+)
 from mlrails.mismatch.findings import (
     DS,
     OPS,
@@ -66,12 +72,6 @@ from mlrails.mismatch.findings import (
 )
 from mlrails.mismatch.labels import label_comparison, rows_of, statistics_row
 from mlrails.mismatch.rules import RULES, Rule, norm_text, production_field_for, rule
-from mlrails.mismatch.statistics import (
-    benjamini_hochberg,
-    chi_square_homogeneity,
-    ks_pvalues,
-    population_stability_index,
-)
 
 F64 = NDArray[np.float64]
 OTHER_CATEGORY = "<other>"
@@ -239,7 +239,7 @@ def category_table(
 ) -> tuple[list[str], NDArray[np.int64], NDArray[np.int64]]:
     """(categories, training counts, production counts): training categories first, then new
     ones (sorted), then ``<other>`` (unlisted remainder) and ``<missing>`` when either side has
-    any — the layout of :func:`mlrails.mismatch.drift.contingency_table`."""
+    any — the layout of :func:`mlrails.drift.detect.contingency_table`."""
     cats = list(ref.frequencies) + sorted(set(cur.frequencies) - set(ref.frequencies))
     r = [ref.frequencies.get(c, 0) for c in cats]
     c = [cur.frequencies.get(k, 0) for k in cats]

@@ -38,9 +38,9 @@ import numpy as np
 from mlrails.descriptors.common import DescriptorKind
 from mlrails.descriptors.descriptor_set import DescriptorSet
 from mlrails.descriptors.statistics import FieldStatistics
+from mlrails.drift.statistics import chi_square_homogeneity, cohens_h
 from mlrails.mismatch.findings import DS, OPS, Finding, NumberValue, field_ref
 from mlrails.mismatch.rules import norm_text, production_field_for, rule
-from mlrails.mismatch.statistics import chi_square_homogeneity, cohens_h
 
 LABEL_SHIFT_H = 0.2
 """Largest per-label ``|Cohen's h|`` from which a label distribution counts as shifted."""

@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from mlrails.descriptors.common import ComputingResources, DescriptorKind, InferenceTime
+from mlrails.descriptors.common import ComputingResources, DescriptorKind
 from mlrails.descriptors.descriptor_set import DescriptorSet
 from mlrails.descriptors.development_environment import ComponentItem
+from mlrails.descriptors.placeholders import filled
 from mlrails.descriptors.statistics import DescriptorWithStatistics
 from mlrails.descriptors.trained_model import MetricResult, OutputItem
 from mlrails.mismatch.findings import (
@@ -34,9 +35,13 @@ from mlrails.mismatch.findings import (
     Severity,
     field_ref,
 )
-
-REL_TOL = 1e-9
-"""Relative tolerance of every quantity comparison (float round-off, not a business margin)."""
+from mlrails.mismatch.units import (
+    REL_TOL,
+    exceeds,
+    inference_ms,
+    parse_range,
+    parse_rate_per_second,
+)
 
 LABEL_SHARE_TOLERANCE_PP = 5.0
 """Raw vs training label shares may differ by this many percentage points (a stratified split
@@ -75,155 +80,6 @@ def rule(rule_id: str, title: str, *requires: DescriptorKind) -> Callable[[RuleF
         return fn
 
     return register
-
-
-# --------------------------------------------------------------------------------------------
-# units
-
-
-_TIME_MS: dict[str, float] = {
-    "us": 1e-3,
-    "µs": 1e-3,
-    "μs": 1e-3,
-    "microsecond": 1e-3,
-    "ms": 1.0,
-    "millisecond": 1.0,
-    "s": 1e3,
-    "sec": 1e3,
-    "second": 1e3,
-    "min": 6e4,
-    "minute": 6e4,
-    "h": 3.6e6,
-    "hr": 3.6e6,
-    "hour": 3.6e6,
-    "d": 8.64e7,
-    "day": 8.64e7,
-}
-
-_SIZE_BYTES: dict[str, float] = {
-    "b": 1.0,
-    "byte": 1.0,
-    "kb": 1e3,
-    "mb": 1e6,
-    "gb": 1e9,
-    "tb": 1e12,
-    "pb": 1e15,
-    "kib": 2.0**10,
-    "mib": 2.0**20,
-    "gib": 2.0**30,
-    "tib": 2.0**40,
-    "pib": 2.0**50,
-    "k": 1e3,
-    "m": 1e6,
-    "g": 1e9,
-    "t": 1e12,
-    "ki": 2.0**10,
-    "mi": 2.0**20,
-    "gi": 2.0**30,
-    "ti": 2.0**40,
-}
-
-_COUNT_FACTOR: dict[str, float] = {"": 1.0, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9}
-
-_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-_QUANTITY = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-zµμ]*)\s*$")
-
-
-def _unit_key(unit: str) -> str:
-    u = unit.strip().lower()
-    if len(u) > 3 and u.endswith("s") and u[:-1] in _TIME_MS:
-        return u[:-1]
-    return u
-
-
-def to_milliseconds(value: float, unit: str) -> float:
-    """A time in milliseconds; ``unit`` is us/ms/s/min/h/d or their names (any case, plural).
-
-    >>> to_milliseconds(0.1, "Seconds")
-    100.0
-    """
-    key = _unit_key(unit)
-    if key not in _TIME_MS:
-        raise ValueError(f"unknown time unit {unit!r} (use us, ms, s, min, h or d)")
-    return float(value) * _TIME_MS[key]
-
-
-def inference_ms(t: InferenceTime) -> float:
-    """An inference time of a descriptor in milliseconds."""
-    return to_milliseconds(t.time, t.unit)
-
-
-def to_bytes(value: float, unit: str) -> float:
-    """A memory or storage size in bytes: B, kB/MB/GB/TB (powers of 1000) or KiB/MiB/GiB/TiB
-    (powers of 1024), any case; Kubernetes-style ``Mi``/``Gi`` and ``M``/``G`` too."""
-    u = unit.strip()
-    key = u.lower().removesuffix("ytes").removesuffix("yte") if u.lower() != "b" else "b"
-    if key.endswith("b") and key not in _SIZE_BYTES:
-        key = key[:-1] + "b"
-    if key == "byte" or key == "b":
-        return float(value)
-    if key not in _SIZE_BYTES:
-        raise ValueError(f"unknown size unit {unit!r} (use B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)")
-    return float(value) * _SIZE_BYTES[key]
-
-
-def to_gigabytes(value: float, unit: str) -> float:
-    """A size in (decimal) gigabytes, the unit of the v1.2 ``memory``/``storage`` fields."""
-    return to_bytes(value, unit) / 1e9
-
-
-def parse_quantity(text: str) -> tuple[float, str]:
-    """``"512 MiB"`` → ``(512.0, "MiB")``; the unit may be empty. ValueError otherwise."""
-    m = _QUANTITY.match(text)
-    if not m:
-        raise ValueError(f"{text!r} is not a number with an optional unit")
-    return float(m.group(1)), m.group(2)
-
-
-def parse_count(text: str | float) -> float:
-    """A compute count: ``2``, ``"1.5"``, Kubernetes ``"500m"`` (0.5 CPU), ``"2k"``."""
-    if isinstance(text, int | float):
-        return float(text)
-    value, suffix = parse_quantity(text)
-    if suffix not in _COUNT_FACTOR:
-        raise ValueError(f"unknown count suffix {suffix!r} in {text!r} (use m, k, M or G)")
-    return value * _COUNT_FACTOR[suffix]
-
-
-_RATE = re.compile(
-    rf"({_NUMBER})\s*(?:[A-Za-z ]*?)\s*(?:per|/|an?|each)\s*"
-    r"(second|sec|s|minute|min|hour|hr|h|day|d)\b",
-    re.IGNORECASE,
-)
-
-
-def parse_rate_per_second(text: str) -> float | None:
-    """Items per second from free text such as ``"about 200 images per day"``, or ``None``."""
-    m = _RATE.search(text.replace(",", ""))
-    if not m:
-        return None
-    return float(m.group(1)) / (to_milliseconds(1, m.group(2)) / 1e3)
-
-
-_RANGE = re.compile(
-    rf"^\s*(?:range\s*:?\s*|between\s+|from\s+)?[\[(]?\s*({_NUMBER})\s*"
-    rf"(?:,|;|\.\.|to|and|–|-)\s*({_NUMBER})\s*[\])]?\s*$",
-    re.IGNORECASE,
-)
-
-
-def parse_range(text: str) -> tuple[float, float] | None:
-    """``"[0, 1]"``, ``"0-1"``, ``"0 to 1"``, ``"between -5 and 5"`` → (low, high); else None."""
-    m = _RANGE.match(text)
-    if not m:
-        return None
-    lo, hi = float(m.group(1)), float(m.group(2))
-    return (lo, hi) if lo <= hi else (hi, lo)
-
-
-def exceeds(value: float, limit: float) -> bool:
-    """``value > limit`` beyond the relative tolerance :data:`REL_TOL`."""
-    return value > limit and not math.isclose(value, limit, rel_tol=REL_TOL, abs_tol=1e-12)
 
 
 # --------------------------------------------------------------------------------------------
@@ -436,7 +292,7 @@ def production_monitored(ds: DescriptorSet) -> dict[str, str]:
     return {
         canonical_metric(m.metric): m.metric
         for m in [*pe.algorithm_metrics, *pe.business_metrics, *pe.other_metrics]
-        if not _blank(m.metric)
+        if filled(m.metric)
     }
 
 
@@ -448,7 +304,7 @@ def model_monitored(ds: DescriptorSet) -> set[str]:
     return {
         canonical_metric(m.metric)
         for m in [*tm.algorithm_metrics, *tm.business_metrics]
-        if not _blank(m.metric)
+        if filled(m.metric)
     }
 
 
@@ -1174,7 +1030,7 @@ def _expected_in_prod(
     out = []
     for name, path in needed:
         key = norm_text(name)
-        if key in main or _blank(name):  # a placeholder is MM-MISSING-INFO's to report
+        if key in main or not filled(name):  # a placeholder is MM-MISSING-INFO's to report
             continue
         found_elsewhere = key in other
         out.append(
@@ -1636,14 +1492,6 @@ def contract_production(ds: DescriptorSet) -> list[Finding]:
 # missing information
 
 
-#: what counts as "not filled in" (``TO FILL`` is what ``mlrails describe`` leaves)
-_EMPTY = {"", "tbd", "todo", "to fill", "n/a", "na", "unknown", "?", "-"}
-
-
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and value.strip().lower() in _EMPTY)
-
-
 @rule("MM-MISSING-INFO", "information other roles depend on is filled in")
 def missing_info(ds: DescriptorSet) -> list[Finding]:
     """Fields another role needs, left empty (or ``TBD``/``unknown``): goal metric and baseline,
@@ -1669,7 +1517,7 @@ def missing_info(ds: DescriptorSet) -> list[Finding]:
     sc = ds.system_context
     if sc is not None:
         for i, g in enumerate(sc.goals):
-            if _blank(g.metric):
+            if not filled(g.metric):
                 add(
                     "system_context",
                     f"$.goals[{i}].metric",
@@ -1677,7 +1525,7 @@ def missing_info(ds: DescriptorSet) -> list[Finding]:
                     (DS,),
                     "Say how the goal is measured.",
                 )
-            if _blank(g.baseline):
+            if not filled(g.baseline):
                 add(
                     "system_context",
                     f"$.goals[{i}].baseline",
@@ -1686,7 +1534,7 @@ def missing_info(ds: DescriptorSet) -> list[Finding]:
                     "Give the value the model must beat and why.",
                 )
         for key in ("risk_fp", "risk_fn"):
-            if _blank(getattr(sc.risks, key)):
+            if not filled(getattr(sc.risks, key)):
                 add(
                     "system_context",
                     f"$.risks.{key}",
@@ -1694,7 +1542,9 @@ def missing_info(ds: DescriptorSet) -> list[Finding]:
                     (DS, OPS),
                     "Describe the cost of this error; it sets the decision threshold.",
                 )
-        if sc.ml_problem_type.ml_problem == "Other" and _blank(sc.ml_problem_type.other_problem):
+        if sc.ml_problem_type.ml_problem == "Other" and not filled(
+            sc.ml_problem_type.other_problem
+        ):
             add(
                 "system_context",
                 "$.ml_problem_type.other_problem",
@@ -1708,7 +1558,7 @@ def missing_info(ds: DescriptorSet) -> list[Finding]:
             ("model_output_interpretation", "model output interpretation"),
             ("default_model_output", "default model output"),
         ):
-            if _blank(getattr(tm, key)):
+            if not filled(getattr(tm, key)):
                 add(
                     "trained_model",
                     f"$.{key}",
@@ -1717,7 +1567,7 @@ def missing_info(ds: DescriptorSet) -> list[Finding]:
                     "Software engineers need it to handle the output and failures.",
                 )
         if tm.error_handling is None or (
-            isinstance(tm.error_handling, str) and _blank(tm.error_handling)
+            isinstance(tm.error_handling, str) and not filled(tm.error_handling)
         ):
             add(
                 "trained_model",
@@ -1736,7 +1586,7 @@ def missing_info(ds: DescriptorSet) -> list[Finding]:
             )
         for key in ("evaluation_metrics", "test_metrics"):
             for i, m in enumerate(getattr(tm, key)):
-                if m.metric == "Other" and _blank(m.other_metric):
+                if m.metric == "Other" and not filled(m.other_metric):
                     add(
                         "trained_model",
                         f"$.{key}[{i}].other_metric",
@@ -1746,7 +1596,7 @@ def missing_info(ds: DescriptorSet) -> list[Finding]:
                     )
         for i, c in enumerate(tm.model_components):
             la = c.learning_algorithm
-            if la.algorithm == "Other" and _blank(la.other_algorithm):
+            if la.algorithm == "Other" and not filled(la.other_algorithm):
                 add(
                     "trained_model",
                     f"$.model_components[{i}].learning_algorithm.other_algorithm",
@@ -1757,7 +1607,7 @@ def missing_info(ds: DescriptorSet) -> list[Finding]:
     pe = ds.production_environment
     if pe is not None:
         for key in ("deployment_platform", "deployment_mechanism"):
-            if _blank(getattr(pe, key)):
+            if not filled(getattr(pe, key)):
                 add(
                     "production_environment",
                     f"$.{key}",
@@ -1766,7 +1616,7 @@ def missing_info(ds: DescriptorSet) -> list[Finding]:
                     "Say where and how the model will run.",
                 )
     pdd = ds.production_data
-    if pdd is not None and _blank(pdd.data_rates):
+    if pdd is not None and not filled(pdd.data_rates):
         add(
             "production_data",
             "$.data_rates",

@@ -45,7 +45,6 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
@@ -85,7 +84,8 @@ class RemoteModel(ModelAdapter):
     (see the module docstring). ``model_name``: the OIP model name; default: taken from a URL
     ending in ``/v2/models/NAME``, else the URL's last path segment, else ``"model"``.
     ``task`` and ``classes`` describe the model (``mlrails.load`` fills in the classes from the
-    artifact when they are not given; :meth:`for_artifact` takes both from it). ``timeout``:
+    artifact when they are not given; :func:`mlrails.serve.launch.remote_model_for` takes both
+    from it). ``timeout``:
     seconds for each phase of one call. ``output``: the OIP output tensor to request and read
     (default: ``predict_proba``, regression ``predict``; see the module docstring).
     ``headers``: extra HTTP headers (e.g. an ``Authorization``).
@@ -174,19 +174,6 @@ class RemoteModel(ModelAdapter):
             ),
             follow_redirects=False,
         )
-
-    @classmethod
-    def for_artifact(cls, artifact: str | Path, url: str, **kwargs: Any) -> RemoteModel:
-        """A remote model with the task and classes of the rails artifact at ``artifact``.
-
-        ``kwargs`` go to the constructor. Raises :class:`~mlrails.errors.ArtifactError` when
-        ``artifact`` is not an artifact.
-        """
-        from mlrails.artifact.store import _read_manifest
-
-        _, manifest = _read_manifest(Path(artifact))
-        task = str(manifest.get("task"))
-        return cls(url, task=task, classes=manifest.get("classes"), **kwargs)
 
     def __repr__(self) -> str:
         return f"RemoteModel({self.url!r}, protocol={self.protocol!r}, task={self.task!r})"

@@ -28,6 +28,7 @@ from scipy.special import log_softmax, softmax
 
 from mlrails._state import State
 from mlrails.errors import ArtifactError, NotFittedError
+from mlrails.registry import Registry
 
 #: probabilities are clipped to at least this before taking logs
 EPS = 1e-12
@@ -287,29 +288,24 @@ class IsotonicCalibrator(Calibrator):
             raise NotFittedError("IsotonicCalibrator is not fitted; call fit() first")
 
 
-_CALIBRATORS: dict[str, type[Calibrator]] = {
-    "temperature": TemperatureScaler,
-    "isotonic": IsotonicCalibrator,
-    "none": IdentityCalibrator,
-}
+#: the calibration methods by name
+CALIBRATORS: Registry[type[Calibrator]] = Registry("calibration method")
+CALIBRATORS.add("temperature", TemperatureScaler)
+CALIBRATORS.add("isotonic", IsotonicCalibrator)
+CALIBRATORS.add("none", IdentityCalibrator)
 
 
 def make_calibrator(method: str) -> Calibrator:
     """A new, unfitted calibrator: ``"temperature"``, ``"isotonic"`` or ``"none"``."""
-    try:
-        return _CALIBRATORS[method]()
-    except KeyError:
-        raise ValueError(
-            f"unknown calibration method {method!r}; choose one of {sorted(_CALIBRATORS)}"
-        ) from None
+    return CALIBRATORS.get(method)()
 
 
 def calibrator_from_state(state: State) -> Calibrator:
     """Rebuild any fitted calibrator from its saved state (dispatch on ``meta['method']``)."""
-    method = state.meta.get("method")
-    cls = _CALIBRATORS.get(str(method))
-    if cls is None:
+    method = str(state.meta.get("method"))
+    if method not in CALIBRATORS:
         raise ArtifactError(f"saved calibrator has an unknown method {method!r}")
+    cls = CALIBRATORS[method]
     return cls.from_state(state)
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from mlrails.score.model import Answer, Gap
+from mlrails.score.report import Answer, Gap
 from mlrails.score.rubrics import ITEMS, MLTEST, ROBUSTNESS, Item, Section
 
 #: keys an entry's mapping may hold

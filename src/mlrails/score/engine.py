@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from mlrails.score.model import (
+from mlrails.score.report import (
     Answer,
     Gap,
     ItemScore,

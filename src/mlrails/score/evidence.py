@@ -2,7 +2,7 @@
 
 :func:`collect` reads what :class:`~mlrails.score.sources.EvidenceSources` names and returns
 an :class:`Evidence`: one frozen fact object per source (``None`` when the source was not given
-or could not be used) and the :class:`~mlrails.score.model.Gap` list saying which file failed
+or could not be used) and the :class:`~mlrails.score.report.Gap` list saying which file failed
 and why. It never raises for a bad source: a missing path, corrupt JSON, a tampered artifact,
 an unreachable store each become a gap, and the score is computed from what remains.
 
@@ -37,7 +37,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlrails.score.model import Gap
+from mlrails.descriptors.placeholders import filled
+from mlrails.mismatch.units import inference_ms
+from mlrails.score.report import Gap
 from mlrails.score.sources import EvidenceSources
 
 # -- facts -------------------------------------------------------------------------------
@@ -352,18 +354,18 @@ def read_artifact(path: Path) -> ArtifactFacts:
     """Verify the artifact's file hashes and read its manifest, contract and policy."""
     from pydantic import ValidationError
 
-    from mlrails.artifact.store import (
+    from mlrails.artifact.manifest import (
         CONTENT_FILES,
         REFERENCE_FILES,
-        _artifact_hash,
-        _read_manifest,
+        artifact_hash,
+        read_manifest,
     )
     from mlrails.contract import InputContract
     from mlrails.errors import ArtifactError
     from mlrails.guard.policy import Policy
 
     try:
-        _, manifest = _read_manifest(path)
+        _, manifest = read_manifest(path)
     except ArtifactError as exc:
         raise _Unusable(str(exc)) from None
     listed: dict[str, Any] = manifest["files"]
@@ -381,7 +383,7 @@ def read_artifact(path: Path) -> ArtifactFacts:
             )
         if name in ("contract.json", "policy.json"):
             blobs[name] = blob
-    if _artifact_hash({k: listed.get(k, "") for k in content}) != manifest.get("artifact_hash"):
+    if artifact_hash({k: listed.get(k, "") for k in content}) != manifest.get("artifact_hash"):
         raise _Unusable(f"{path}: artifact hash in manifest.json does not match its files")
     try:
         contract = InputContract.model_validate_json(blobs["contract.json"])
@@ -434,13 +436,11 @@ def read_artifact(path: Path) -> ArtifactFacts:
 
 # -- descriptors -------------------------------------------------------------------------
 
-_TIME_UNIT_MS = {"Milliseconds": 1.0, "Seconds": 1e3, "Minutes": 6e4, "Hours": 3.6e6}
-
 
 def read_descriptors(path: Path) -> DescriptorFacts:
     """Read the descriptor directory and run the mismatch check on it."""
+    from mlrails.describe.common import fields_to_fill
     from mlrails.descriptors import DescriptorError, read_descriptor_dir
-    from mlrails.descriptors.describe_common import fields_to_fill
     from mlrails.mismatch.check import check_descriptors
 
     try:
@@ -492,13 +492,6 @@ def read_descriptors(path: Path) -> DescriptorFacts:
     )
 
 
-def filled(text: object) -> bool:
-    """A text the team wrote: not empty and not the ``TO FILL`` placeholder."""
-    from mlrails.descriptors.describe_common import TO_FILL
-
-    return isinstance(text, str) and bool(text.strip()) and not text.startswith(TO_FILL)
-
-
 def _text(value: str | None) -> str | None:
     return value.strip() if filled(value) and value is not None else None
 
@@ -510,8 +503,11 @@ def _metrics(results: Any) -> tuple[str, ...]:
 
 
 def _ms(t: Any) -> float | None:
-    factor = _TIME_UNIT_MS.get(str(t.unit))
-    return None if factor is None or t.time <= 0 else float(t.time) * factor
+    try:
+        ms = inference_ms(t)
+    except ValueError:
+        return None
+    return ms if t.time > 0 else None
 
 
 def _resources(r: Any) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from mlrails.score.model import ScoreReport
+from mlrails.score.report import ScoreReport
 from mlrails.score.rubrics import ROBUSTNESS_MAX, robustness_band
 
 #: how many stored scores ``--history`` and the HTML trend show by default

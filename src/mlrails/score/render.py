@@ -18,7 +18,7 @@ from rich.text import Text
 
 from mlrails._json import jsonable
 from mlrails.score.history import ScoreHistoryEntry, trend_text
-from mlrails.score.model import ItemScore, RubricScore, ScoreReport
+from mlrails.score.report import ItemScore, RubricScore, ScoreReport
 from mlrails.score.rubrics import MLTEST, ROBUSTNESS
 
 RUBRIC_TITLES = {

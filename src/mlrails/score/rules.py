@@ -2,7 +2,7 @@
 
 :func:`evaluate` runs every rule in :data:`RULES` (one per id of
 :data:`mlrails.score.rubrics.ITEMS`) on the facts :func:`mlrails.score.evidence.collect` read.
-Each returns a :class:`~mlrails.score.model.RuleResult`: a score on the item's scale, the rule
+Each returns a :class:`~mlrails.score.report.RuleResult`: a score on the item's scale, the rule
 as it applied (what was checked, with the numbers found), the evidence (source and fact) and
 the next concrete step.
 
@@ -34,7 +34,7 @@ from mlrails.score.evidence import (
     ServeFacts,
     StoreFacts,
 )
-from mlrails.score.model import RuleResult
+from mlrails.score.report import RuleResult
 from mlrails.score.rubrics import ITEMS
 
 Rule = Callable[[Evidence], RuleResult]

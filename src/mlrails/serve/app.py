@@ -34,7 +34,6 @@ from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mlrails import __version__
 from mlrails._json import loads
 from mlrails.contract import to_json_schema
 from mlrails.errors import ModelUnavailable
@@ -68,6 +67,7 @@ from mlrails.serve.ratelimit import RateLimiter
 from mlrails.serve.schemas import ArtifactInfo, Health, Readiness
 from mlrails.serve.settings import ServeSettings
 from mlrails.store import DecisionRecord, Store, StoreFileReplaced, StoreUnavailable
+from mlrails.version import __version__
 
 log = logging.getLogger("mlrails.serve")
 

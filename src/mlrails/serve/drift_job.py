@@ -2,7 +2,7 @@
 
 Every ``drift_every_s`` seconds the job reads the decisions of the last ``drift_window_s``
 seconds in a worker thread, compares them with the reference ``mlrails fit`` kept in the
-artifact (:func:`mlrails.mismatch.monitor.check_traffic`), publishes the result as Prometheus
+artifact (:func:`mlrails.drift.monitor.check_traffic`), publishes the result as Prometheus
 gauges and keeps it for ``GET /v1/drift`` and the UI's drift page. With ``drift_webhook`` set,
 a JSON POST carries the findings whenever the set of alarming fields changes (an alarm starts,
 changes, or clears), so that a persistent drift does not page every few minutes. Under
@@ -28,10 +28,10 @@ import anyio
 import anyio.to_thread
 import httpx
 
+from mlrails.drift import DriftConfig, DriftReport
+from mlrails.drift.monitor import DriftCheck, check_traffic_batches
 from mlrails.errors import MlrailsError
 from mlrails.guard.rails import Rails
-from mlrails.mismatch import DriftConfig, DriftReport
-from mlrails.mismatch.monitor import DriftCheck, check_traffic_batches
 from mlrails.serve.metrics import ServeMetrics
 from mlrails.serve.settings import ServeSettings
 from mlrails.store import Store, StoreUnavailable

@@ -16,8 +16,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mlrails.artifact.io import load_artifact
+from mlrails.artifact.manifest import read_manifest
 from mlrails.errors import MlrailsError
 from mlrails.guard.rails import Rails
+from mlrails.models import load_model
+from mlrails.models.remote import RemoteModel
 from mlrails.serve.settings import ServeSettings
 from mlrails.store import open_store
 
@@ -48,19 +52,14 @@ class ServeSpec(BaseModel):
 def load_rails(spec: ServeSpec) -> Rails:
     """The rails around the local model (bundled or ``model_file``) or the upstream one;
     raises :class:`MlrailsError` with a one-line message."""
-    import mlrails
-    from mlrails.models import load_model
-
     if spec.upstream is not None and spec.model_file is not None:
         raise MlrailsError(
             "--upstream and --model are mutually exclusive: the model is either remote or local"
         )
     model: Any = None
     if spec.upstream is not None:
-        from mlrails.models.remote import RemoteModel
-
         try:
-            model = RemoteModel.for_artifact(
+            model = remote_model_for(
                 spec.artifact,
                 spec.upstream,
                 protocol=spec.upstream_protocol,
@@ -72,9 +71,21 @@ def load_rails(spec: ServeSpec) -> Rails:
             raise MlrailsError(f"--upstream: {exc}") from None
     elif spec.model_file is not None:
         model = load_model(spec.model_file, trust=spec.trust)
-    return mlrails.load(
+    return load_artifact(
         spec.artifact, model=model, trust=spec.trust, public_key=spec.require_signature
     )
+
+
+def remote_model_for(artifact: str | Path, url: str, **kwargs: Any) -> RemoteModel:
+    """A remote model at ``url`` with the task and classes of the rails artifact at
+    ``artifact`` (the proxy's hook: the upstream need not say them).
+
+    ``kwargs`` go to :class:`RemoteModel`. Raises :class:`~mlrails.errors.ArtifactError` when
+    ``artifact`` is not an artifact.
+    """
+    _, manifest = read_manifest(Path(artifact))
+    task = str(manifest.get("task"))
+    return RemoteModel(url, task=task, classes=manifest.get("classes"), **kwargs)
 
 
 def build_app(spec: ServeSpec) -> Any:

@@ -42,7 +42,7 @@ from mlrails.guard.verdict import Verdict
 from mlrails.serve.problems import all_problem_uris
 
 if TYPE_CHECKING:
-    from mlrails.mismatch.monitor import DriftCheck
+    from mlrails.drift.monitor import DriftCheck
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 

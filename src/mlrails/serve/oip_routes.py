@@ -31,7 +31,6 @@ from fastapi import Depends, FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from mlrails import __version__
 from mlrails._json import dumps, loads
 from mlrails.contract.validate import Violation
 from mlrails.guard.verdict import Verdict
@@ -57,6 +56,7 @@ from mlrails.serve.openapi import (
 )
 from mlrails.serve.payload import PayloadError, PredictPayload
 from mlrails.serve.problems import ServeError, json_response, problem_document
+from mlrails.version import __version__
 
 if TYPE_CHECKING:
     from mlrails.serve.app import Caller, _Service

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from mlrails.mismatch import DriftReport, FieldDrift
+from mlrails.drift import DriftReport, FieldDrift
 from mlrails.serve.drift_job import DriftStatus
 
 #: width in pixels of a full effect bar (effect 2 × the alarm threshold or more)

@@ -16,8 +16,8 @@ from sklearn.linear_model import Ridge
 
 import mlrails
 from mlrails.contract import infer_contract
-from mlrails.mismatch import ReferenceProfile, compare
-from mlrails.mismatch.monitor import (
+from mlrails.drift import ReferenceProfile, compare
+from mlrails.drift.monitor import (
     CONFIDENCE,
     PREDICTION,
     TrafficReference,
@@ -196,7 +196,7 @@ def test_without_confidence_the_reference_keeps_the_prediction(cancer: Any) -> N
 def test_batches_give_the_same_check_as_the_whole_window() -> None:
     """The service reads the log in chunks: the result must not depend on the chunking, and
     records at or after ``until`` are left out."""
-    from mlrails.mismatch.monitor import check_traffic_batches
+    from mlrails.drift.monitor import check_traffic_batches
 
     X = _mixed(1500, 6)
     contract = infer_contract(X)
@@ -270,7 +270,7 @@ def test_rows_refused_by_validation_stay_out_of_the_input_statistics(
 ) -> None:
     """Clean rows plus rows the guard refused with 400 (one absurd value each): exactly the
     input statistics of the clean rows alone; the refusals are counted, as a rate."""
-    from mlrails.mismatch.monitor import check_traffic_batches
+    from mlrails.drift.monitor import check_traffic_batches
 
     clean_only = [r for r in clean_window if r.status != 400]
     base = check_traffic(

@@ -13,11 +13,10 @@ from hypothesis import strategies as st
 from scipy import stats
 from scipy.stats.contingency import association
 
-from mlrails.errors import ArtifactError, DataError, MlrailsError, PolicyError
-from mlrails.mismatch import DriftConfig, ReferenceProfile, compare, drift
-from mlrails.mismatch._kernels import bucketize, numba_available
-from mlrails.mismatch.profile import category_key
-from mlrails.mismatch.statistics import (
+from mlrails.drift import DriftConfig, ReferenceProfile, compare, drift
+from mlrails.drift.kernels import bucketize, numba_available
+from mlrails.drift.profile import category_key
+from mlrails.drift.statistics import (
     NumericIndex,
     benjamini_hochberg,
     chi_square_homogeneity,
@@ -26,6 +25,7 @@ from mlrails.mismatch.statistics import (
     population_stability_index,
     wasserstein_null_mean,
 )
+from mlrails.errors import ArtifactError, DataError, MlrailsError, PolicyError
 
 PATHS = [True, False]  # numba kernels, numpy fallback
 # SciPy warns when its exact KS computation fails and it falls back to the asymptotic one;

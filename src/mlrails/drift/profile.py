@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from mlrails.drift.statistics import NumericIndex
 from mlrails.errors import ArtifactError, DataError
-from mlrails.mismatch.statistics import NumericIndex
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]

@@ -9,7 +9,7 @@ Layout::
     arrays.npz      NumPy arrays of every fitted component (loaded with allow_pickle=False)
     reference_inputs.npz, reference_outputs.npz
                     drift reference: training inputs and calibration-split outputs
-                    (:class:`mlrails.mismatch.monitor.TrafficReference`; absent in artifacts
+                    (:class:`mlrails.drift.monitor.TrafficReference`; absent in artifacts
                     written before it existed, which still load, without it)
 
 The JSON files are written with sorted keys (canonical bytes, so equal rails hash equal);
@@ -34,44 +34,44 @@ import io
 import json
 import platform
 import sys
-import warnings
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from mlrails._state import State, flatten_states, unflatten_states
-from mlrails.artifact.schema import (
-    MAX_MANIFEST_BYTES,
+from mlrails.artifact.manifest import (
+    CONTENT_FILES,
+    FORMAT,
+    FORMAT_VERSION,
+    REFERENCE_FILES,
     SIGNATURE_FILE,
     Manifest,
-    check_npz,
+    artifact_hash,
+    canonical_json,
+    check_manifest_hash,
     manifest_digest,
-    parse_json,
-    read_bounded,
-    safe_path,
+    plain_scalar,
+    read_manifest,
     validate_manifest,
 )
+from mlrails.artifact.reading import check_npz, parse_json, read_bounded, safe_path
 from mlrails.contract import InputContract
 from mlrails.detectors import detector_from_state
 from mlrails.detectors.threshold import Threshold
+from mlrails.drift.monitor import TrafficReference
+from mlrails.drift.profile import ReferenceProfile
 from mlrails.errors import ArtifactError, MlrailsError, ModelUnavailable
 from mlrails.guard.policy import Policy
+from mlrails.guard.rails import FitSummary, Rails
+from mlrails.models import SklearnAdapter, as_adapter, load_model
+from mlrails.models.native import dump_native, is_native_model
+from mlrails.reliability import calibrator_from_state, conformal_from_state
+from mlrails.version import __version__
 
-if TYPE_CHECKING:
-    from mlrails.guard.rails import Rails
-
-FORMAT = "mlrails-artifact"
-#: 2: the manifest carries ``manifest_hash`` (covers summary, task, classes, model block);
-#: format 1 artifacts still load, with an :class:`UnverifiedManifestWarning`
-FORMAT_VERSION = 2
-SUPPORTED_VERSIONS = (1, 2)
-CONTENT_FILES = ("contract.json", "policy.json", "state.json", "arrays.npz")
-#: content files present when the rails keep a drift reference (hashed like the others)
-REFERENCE_FILES = ("reference_inputs.npz", "reference_outputs.npz")
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "pandas", "shap", "skops", "pydantic")
 
 
@@ -97,9 +97,9 @@ def content_blobs(rails: Rails) -> dict[str, bytes]:
     meta["adversarial_order"] = [det.name for det in rails.adversarial]
 
     blobs = {
-        "contract.json": _json_bytes(rails.contract.model_dump(mode="json")),
-        "policy.json": _json_bytes(rails.policy.model_dump(mode="json")),
-        "state.json": _json_bytes(meta),
+        "contract.json": canonical_json(rails.contract.model_dump(mode="json")),
+        "policy.json": canonical_json(rails.policy.model_dump(mode="json")),
+        "state.json": canonical_json(meta),
         "arrays.npz": _npz_bytes(arrays),
     }
     ref = rails.reference
@@ -115,12 +115,11 @@ def content_hash(rails: Rails) -> str:
     """The artifact hash ``rails`` will have when saved (the model enters via its probe
     predictions)."""
     blobs = content_blobs(rails)
-    return _artifact_hash({k: hashlib.sha256(b).hexdigest() for k, b in blobs.items()})
+    return artifact_hash({k: hashlib.sha256(b).hexdigest() for k, b in blobs.items()})
 
 
 def save_artifact(rails: Rails, path: Path) -> str:
     """Write ``rails`` to the directory ``path`` (created or overwritten); returns its hash."""
-    from mlrails import __version__
 
     blobs = content_blobs(rails)
     content = list(blobs)
@@ -132,7 +131,7 @@ def save_artifact(rails: Rails, path: Path) -> str:
     if bundled is not None:
         blobs.update(bundled[1])
     hashes = {name: hashlib.sha256(b).hexdigest() for name, b in blobs.items()}
-    artifact_hash = _artifact_hash({k: hashes[k] for k in content})
+    fingerprint = artifact_hash({k: hashes[k] for k in content})
     info = rails.adapter.info()
     manifest = {
         "format": FORMAT,
@@ -146,20 +145,20 @@ def save_artifact(rails: Rails, path: Path) -> str:
         "model": asdict(info),
         "classes": None
         if rails.adapter.classes_ is None
-        else [_plain(c) for c in np.asarray(rails.adapter.classes_)],
+        else [plain_scalar(c) for c in np.asarray(rails.adapter.classes_)],
         "files": hashes,
         "model_file": None if bundled is None else bundled[0],
-        "artifact_hash": artifact_hash,
+        "artifact_hash": fingerprint,
         "summary": asdict(rails.summary),
     }
-    manifest = json.loads(_json_bytes(manifest))  # as it will read back (plain JSON values)
+    manifest = json.loads(canonical_json(manifest))  # as it will read back (plain JSON values)
     manifest["manifest_hash"] = manifest_digest(manifest)
     (path / SIGNATURE_FILE).unlink(missing_ok=True)  # a re-save is not what was signed
     for name, b in blobs.items():
         (path / name).write_bytes(b)
-    (path / "manifest.json").write_bytes(_json_bytes(manifest))
+    (path / "manifest.json").write_bytes(canonical_json(manifest))
     rails.manifest = manifest
-    return artifact_hash
+    return fingerprint
 
 
 def load_artifact(
@@ -219,13 +218,13 @@ def verify_files(
     """Check everything but the content's meaning: manifest.json read bounded, its signature
     (with ``public_key``), its schema and ``manifest_hash``, every file name, every file's
     hash and the artifact hash. Returns the manifest (typed and raw) and the content files."""
-    manifest_bytes, manifest = _read_manifest(p)
+    manifest_bytes, manifest = read_manifest(p)
     if public_key is not None:
         from mlrails.artifact.signing import verify_artifact
 
         verify_artifact(p, manifest_bytes, public_key)
     m = validate_manifest(p, manifest)
-    _check_manifest_hash(p, m, manifest)
+    check_manifest_hash(p, m, manifest)
     blobs: dict[str, bytes] = {}
     listed = dict(m.files)
     for name in listed:
@@ -242,7 +241,7 @@ def verify_files(
                 f"{p}: {name} does not match its hash in manifest.json (tampered or corrupt)"
             )
     content = {k: listed[k] for k in content_names}
-    if _artifact_hash(content) != m.artifact_hash:
+    if artifact_hash(content) != m.artifact_hash:
         raise ArtifactError(f"{p}: artifact hash in manifest.json does not match its files")
     if m.model_file:  # the model file and its parts (a native booster, pipeline steps)
         for name in [m.model_file, *(f for f in listed if f not in content_names)]:
@@ -269,9 +268,6 @@ def _build(
 ) -> Rails:
     """The rails from verified, parsed files (errors that do not fit become ArtifactError at
     the call site)."""
-    from mlrails.guard.rails import FitSummary, Rails, _summary_from_dict
-    from mlrails.models import as_adapter
-    from mlrails.reliability import calibrator_from_state, conformal_from_state
 
     model_file = m.model_file
     if model is None:
@@ -280,7 +276,6 @@ def _build(
                 f"{p}: the artifact bundles no model (it was fitted on a model that cannot be "
                 "saved safely); pass the model explicitly"
             )
-        from mlrails.models import load_model
 
         model = load_model(p / model_file, trust=trust)
     adapter = as_adapter(model, task=task or m.task)
@@ -289,7 +284,7 @@ def _build(
     if m.classes is not None and adapter.classes_ is None:
         adapter.classes_ = np.asarray(m.classes)  # a model that names no classes
     elif m.classes is not None and adapter.classes_ is not None:
-        got_classes = [_plain(c) for c in np.asarray(adapter.classes_)]
+        got_classes = [plain_scalar(c) for c in np.asarray(adapter.classes_)]
         if got_classes != m.classes:
             raise ArtifactError(
                 f"{p}: model classes {got_classes} differ from the artifact's {m.classes}"
@@ -316,7 +311,7 @@ def _build(
     except (KeyError, ValueError, TypeError) as exc:
         raise ArtifactError(f"{p}: fitted state is incomplete or incompatible ({exc})") from None
     summary = (
-        _summary_from_dict(m.summary.model_dump())
+        FitSummary.from_dict(m.summary.model_dump())
         if m.summary is not None
         else FitSummary(task=adapter.task, n_train=0, n_calibration=0)
     )
@@ -364,8 +359,6 @@ def _reference_from_blobs(blobs: dict[str, bytes]) -> Any:
     """The drift reference kept in the artifact, or None (written before it existed)."""
     if not any(f in blobs for f in REFERENCE_FILES):
         return None
-    from mlrails.mismatch.monitor import TrafficReference
-    from mlrails.mismatch.profile import ReferenceProfile
 
     raw_in, raw_out = (blobs.get(f) for f in REFERENCE_FILES)
     return TrafficReference(
@@ -396,11 +389,8 @@ def _bundle_model(adapter: Any) -> tuple[str, dict[str, bytes]] | None:
     XGBoost / LightGBM wrappers (alone or as a Pipeline's last step) in their own formats
     (:mod:`mlrails.models.native`), other scikit-learn models as skops, ONNX as its bytes.
     """
-    from mlrails.models import SklearnAdapter
 
     if isinstance(adapter, SklearnAdapter):
-        from mlrails.models.native import dump_native, is_native_model
-
         if is_native_model(adapter.native):
             try:
                 return dump_native(adapter.native)
@@ -418,66 +408,9 @@ def _bundle_model(adapter: Any) -> tuple[str, dict[str, bytes]] | None:
     return None
 
 
-def _read_manifest(p: Path) -> tuple[bytes, dict[str, Any]]:
-    """manifest.json's bytes and parsed object, bounded; format and version checked."""
-    if not p.is_dir():
-        raise ArtifactError(f"{p}: not an artifact directory (does not exist or is a file)")
-    if not (p / "manifest.json").exists() and not (p / "manifest.json").is_symlink():
-        raise ArtifactError(f"{p}: manifest.json is missing; not an mlrails artifact")
-    data = read_bounded(p, "manifest.json", MAX_MANIFEST_BYTES)
-    manifest = parse_json(p, "manifest.json", data)
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ArtifactError(f"{p}: manifest.json is not an mlrails artifact manifest")
-    version = manifest.get("format_version")
-    if type(version) is not int or version not in SUPPORTED_VERSIONS:
-        raise ArtifactError(
-            f"{p}: manifest.json format version {str(version)[:20]!r} is not supported by "
-            "this mlrails "
-            f"(supports {', '.join(map(str, SUPPORTED_VERSIONS))}); "
-            "re-fit the rails or install a matching mlrails"
-        )
-    if not isinstance(manifest.get("files"), dict):
-        raise ArtifactError(f"{p}: manifest.json lists no file hashes")
-    return data, manifest
-
-
-class UnverifiedManifestWarning(UserWarning):
-    """A format 1 artifact: its summary, task and classes are not covered by any hash."""
-
-
-def _check_manifest_hash(p: Path, m: Manifest, raw: dict[str, Any]) -> None:
-    """Format 2 on: ``manifest_hash`` must match; format 1 loads, with a warning."""
-    if m.format_version == 1:
-        warnings.warn(
-            f"{p}: format 1 artifact; its summary, task and classes are not covered by its "
-            "hashes (re-fit or re-save to cover them)",
-            UnverifiedManifestWarning,
-            stacklevel=3,
-        )
-        return
-    if m.manifest_hash is None:
-        raise ArtifactError(f"{p}: manifest.json has no manifest_hash (format {m.format_version})")
-    if manifest_digest(raw) != m.manifest_hash:
-        raise ArtifactError(
-            f"{p}: manifest.json does not match its manifest_hash (tampered or corrupt)"
-        )
-
-
 def _line(exc: BaseException) -> str:
     """An exception's message on one short line."""
     return " ".join(str(exc).split())[:200]
-
-
-def _artifact_hash(hashes: dict[str, str]) -> str:
-    h = hashlib.sha256()
-    for name in sorted(hashes):
-        h.update(f"{name}:{hashes[name]}\n".encode())
-    return h.hexdigest()
-
-
-def _json_bytes(obj: Any) -> bytes:
-    """Canonical JSON: sorted keys (an object's key order never survives a save)."""
-    return json.dumps(obj, indent=2, sort_keys=True, default=_plain).encode("utf-8")
 
 
 def _npz_bytes(arrays: dict[str, NDArray[Any]]) -> bytes:
@@ -487,14 +420,6 @@ def _npz_bytes(arrays: dict[str, NDArray[Any]]) -> bytes:
             raise ArtifactError(f"array {k!r} has object dtype and cannot be saved safely")
     np.savez(buf, allow_pickle=False, **arrays)
     return buf.getvalue()
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 def _wrap(component: Any) -> State:
@@ -547,7 +472,7 @@ def _cell(value: Any) -> Any:
         return value
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
-    return _plain(value)
+    return plain_scalar(value)
 
 
 def _table_from_state(state: State) -> Any:

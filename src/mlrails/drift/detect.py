@@ -35,21 +35,21 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mlrails.errors import DataError, PolicyError
-from mlrails.mismatch.profile import (
+from mlrails.drift.profile import (
     CategoricalReference,
     NumericReference,
     ReferenceProfile,
     category_counts,
     numeric_values,
 )
-from mlrails.mismatch.statistics import (
+from mlrails.drift.statistics import (
     benjamini_hochberg,
     chi_square_homogeneity,
     compare_numeric,
     ks_pvalues,
     wasserstein_null_mean,
 )
+from mlrails.errors import DataError, PolicyError
 
 MISSING_CATEGORY = "<missing>"
 

@@ -1,4 +1,4 @@
-"""``mlrails.descriptors.describe``: measured descriptors equal pandas' and scikit-learn's
+"""``mlrails.describe``: measured descriptors equal pandas' and scikit-learn's
 numbers, validate against the reference schemas, and read the decision log by time window."""
 
 from __future__ import annotations
@@ -14,14 +14,7 @@ import yaml
 from sklearn.metrics import accuracy_score, f1_score, log_loss
 
 from logkit import served_records
-from mlrails.descriptors import (
-    FieldStatistics,
-    ProductionData,
-    SystemContext,
-    TrainingData,
-    validate_against_schema,
-)
-from mlrails.descriptors.describe import (
+from mlrails.describe import (
     SYSTEM_CONTEXT_TEMPLATE,
     TO_FILL,
     calibration_split,
@@ -33,6 +26,13 @@ from mlrails.descriptors.describe import (
     fields_to_fill,
     measure_inference,
     system_context_from_yaml,
+)
+from mlrails.descriptors import (
+    FieldStatistics,
+    ProductionData,
+    SystemContext,
+    TrainingData,
+    validate_against_schema,
 )
 from mlrails.descriptors.schema_check import schema_file
 from mlrails.errors import MlrailsError
@@ -123,7 +123,7 @@ def test_peak_memory_of_a_batch_prediction_is_plausible(
     """The peak is what one batch prediction needs: more than the batch of rows itself (plus
     what the model allocates on it), bounded, and printed in a unit that reads (not
     0.00391 MiB)."""
-    from mlrails.descriptors.describe_model import format_mib
+    from mlrails.describe.model import format_mib
 
     timing = measure_inference(cancer_rails.adapter, cancer.X_test, timing_rows=rows, repeats=3)
     batch_mib = rows * cancer.X_test.shape[1] * 8 / 2**20  # the rows as float64

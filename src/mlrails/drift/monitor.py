@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from mlrails.drift.detect import DriftConfig, DriftReport, compare
+from mlrails.drift.profile import ReferenceProfile, category_key
+from mlrails.drift.traffic import inputs_frame, refused_by_validation
 from mlrails.errors import DataError
-from mlrails.mismatch.drift import DriftConfig, DriftReport, compare
-from mlrails.mismatch.profile import ReferenceProfile, category_key
 
 if TYPE_CHECKING:
     from mlrails.contract import InputContract
@@ -200,8 +201,6 @@ def check_traffic_batches(
     """:func:`check_traffic` over the log read batch by batch (``Store.iter_decisions``):
     each batch is turned into typed columns at once, so a large window never holds all its
     records in memory. Records at or after ``until`` are left out."""
-    from mlrails.descriptors.describe_data import inputs_frame, refused_by_validation
-
     cfg = config or DriftConfig()
     end = until or datetime.now(UTC)
     input_parts: list[pd.DataFrame] = []

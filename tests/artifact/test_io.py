@@ -13,7 +13,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
 import mlrails
-from mlrails.artifact.store import FORMAT_VERSION
+from mlrails.artifact.manifest import FORMAT_VERSION
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlrails.bench.provenance import machine, package_versions
 from mlrails.descriptors.common import ComputingResources, InferenceTime
 from mlrails.descriptors.development_environment import DevelopmentEnvironment
 from mlrails.descriptors.production_environment import (
@@ -16,6 +15,7 @@ from mlrails.descriptors.production_environment import (
     MetricImplementation,
     ProductionEnvironment,
 )
+from mlrails.measure import machine, package_versions
 
 if TYPE_CHECKING:
     from mlrails.serve.settings import ServeSettings

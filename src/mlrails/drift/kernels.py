@@ -1,6 +1,6 @@
 """Bucket production values between reference edges in one pass (numba, numpy fallback).
 
-The exact two-sample statistics of :mod:`mlrails.mismatch.statistics` need, for every
+The exact two-sample statistics of :mod:`mlrails.drift.statistics` need, for every
 production value, the bucket of the sorted reference *edges* it falls in: ``k = #edges <= x``.
 ``np.searchsorted`` on unsorted keys costs a binary search of cache misses per value, and
 sorting a million-row column costs more than SciPy's whole ``ks_2samp``; so the edges get a

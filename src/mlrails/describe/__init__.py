@@ -20,13 +20,13 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from mlrails.descriptors.describe_common import TO_FILL, fields_to_fill
-from mlrails.descriptors.describe_data import describe_production_data, describe_training_data
-from mlrails.descriptors.describe_env import (
+from mlrails.describe.common import TO_FILL, fields_to_fill
+from mlrails.describe.data import describe_production_data, describe_training_data
+from mlrails.describe.environment import (
     describe_development_environment,
     describe_production_environment,
 )
-from mlrails.descriptors.describe_model import (
+from mlrails.describe.model import (
     InferenceTiming,
     calibration_split,
     describe_trained_model,

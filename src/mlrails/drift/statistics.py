@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special, stats
 
-from mlrails.mismatch._kernels import Buckets, EdgeGrid, bucketize, gather, numba_available, refine
+from mlrails.drift.kernels import Buckets, EdgeGrid, bucketize, gather, numba_available, refine
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]

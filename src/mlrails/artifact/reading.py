@@ -1,4 +1,4 @@
-"""What an artifact's files may look like before anything is built from them.
+"""Reading an artifact's files safely, before anything is built from them.
 
 The loader reads every file through :func:`read_bounded` (a regular file inside the artifact
 directory, no symlink, at most a bounded size), parses JSON through :func:`parse_json` (bounded
@@ -9,7 +9,6 @@ inside the file, no object dtype) and validates ``manifest.json`` against :class
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -17,15 +16,12 @@ import re
 import stat
 import zipfile
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from mlrails.errors import ArtifactError
 
-#: the detached signature written by ``fit --sign-key`` / ``mlrails sign`` (never hashed)
-SIGNATURE_FILE = "signature.json"
 #: largest manifest.json / signature.json read
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 #: largest content or model file read
@@ -36,102 +32,12 @@ MAX_JSON_DEPTH = 64
 MAX_NPZ_MEMBERS = 100_000
 
 _SAFE_PART = r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}"
-_SAFE_NAME = re.compile(rf"{_SAFE_PART}(/{_SAFE_PART}){{0,7}}")
-
-SafeName = Annotated[str, StringConstraints(pattern=_SAFE_NAME.pattern, max_length=1024)]
-Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ModelBlock(_Strict):
-    framework: str
-    framework_version: str
-    model_class: str
-    task: Literal["classification", "regression"]
-    n_classes: int | None = None
-
-
-class SafeguardBlock(_Strict):
-    name: str
-    mode: str
-    threshold: float | None
-    target_fpr: float | None
-    realised_fpr: float | None
-    n_calibration: int | None
-
-
-class CalibrationBlock(_Strict):
-    method: str
-    ece_before: float | None
-    ece_after: float | None
-    nll_before: float | None = None
-    nll_after: float | None = None
-
-
-class SummaryBlock(_Strict):
-    task: str = ""
-    n_train: int = 0
-    n_calibration: int = 0
-    safeguards: list[SafeguardBlock] = []
-    calibration: CalibrationBlock | None = None
-    conformal_coverage: float | None = None
-    calibration_accuracy: float | None = None
-    notes: list[str] = []
-
-
-class Manifest(_Strict):
-    """``manifest.json``: every key the loader reads, typed; anything else is refused."""
-
-    format: Literal["mlrails-artifact"]
-    format_version: int
-    mlrails_version: str
-    created_at: str
-    python: str
-    platform: str
-    libraries: dict[str, str]
-    task: Literal["classification", "regression"]
-    model: ModelBlock
-    classes: list[str | int | float | bool] | None
-    files: dict[SafeName, Sha256]
-    model_file: SafeName | None
-    artifact_hash: Sha256
-    summary: SummaryBlock | None = None
-    #: SHA-256 of the canonical manifest without this key (format 2 on): covers summary, task,
-    #: classes and the model block, which the artifact hash does not
-    manifest_hash: Sha256 | None = None
-
-
-def validate_manifest(where: Path, raw: Any) -> Manifest:
-    """``raw`` (parsed manifest.json) as a :class:`Manifest`, or one ArtifactError line."""
-    try:
-        return Manifest.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        raise ArtifactError(
-            f"{where}: manifest.json field {field}: {err['msg']} ({exc.error_count()} error(s))"
-        ) from None
-
-
-def manifest_digest(raw: dict[str, Any]) -> str:
-    """The ``manifest_hash`` of a manifest: SHA-256 of its canonical JSON without that key."""
-    body = {k: v for k, v in raw.items() if k != "manifest_hash"}
-    return hashlib.sha256(canonical_json(body)).hexdigest()
-
-
-def canonical_json(obj: Any) -> bytes:
-    """The artifact's canonical JSON bytes (sorted keys, 2-space indent)."""
-    from mlrails.artifact.store import _json_bytes
-
-    return _json_bytes(obj)
+SAFE_NAME = re.compile(rf"{_SAFE_PART}(/{_SAFE_PART}){{0,7}}")
 
 
 def safe_path(root: Path, name: str) -> Path:
     """``root / name`` if ``name`` is a plain relative name that stays inside ``root``."""
-    if not _SAFE_NAME.fullmatch(name) or any(part in (".", "..") for part in name.split("/")):
+    if not SAFE_NAME.fullmatch(name) or any(part in (".", "..") for part in name.split("/")):
         raise ArtifactError(f"{root}: file name {name[:80]!r} in manifest.json is not a safe name")
     return root / name
 

@@ -5,14 +5,13 @@ output specification (classes and probabilities, or a value), metrics on evaluat
 rows (scikit-learn's accuracy/F1/log-loss or RMSE/MAE), single-row and batch inference times
 (``time.perf_counter``, p50/p99), the peak memory and CPUs a batch prediction used. What the
 artifact recorded for its calibration split is used when no evaluation rows are given. The
-rest is left :data:`~mlrails.descriptors.describe_common.TO_FILL` for the team.
+rest is left :data:`~mlrails.describe.common.TO_FILL` for the team.
 """
 
 from __future__ import annotations
 
 import math
 import time
-import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from mlrails.bench.provenance import file_hash
+from mlrails.describe.common import TO_FILL
 from mlrails.descriptors.common import (
     ComponentMapping,
     ComputingResources,
@@ -31,7 +30,6 @@ from mlrails.descriptors.common import (
     InferenceTime,
     ItemSpecification,
 )
-from mlrails.descriptors.describe_common import TO_FILL
 from mlrails.descriptors.trained_model import (
     Algorithm,
     EvaluationDataset,
@@ -47,6 +45,8 @@ from mlrails.descriptors.trained_model import (
     TrainedModel,
 )
 from mlrails.errors import DataError
+from mlrails.guard.fitting import split_for_calibration
+from mlrails.measure import batch_peak_mib, file_hash
 
 if TYPE_CHECKING:
     from mlrails.guard.rails import Rails
@@ -76,7 +76,7 @@ _ENSEMBLES = ("Forest", "Boosting", "Bagging", "Voting", "Stacking", "ExtraTrees
 class InferenceTiming:
     """Measured inference cost: single-row and batch latency percentiles (ms), the peak
     memory one batch prediction allocates above the process's baseline (MiB,
-    :func:`batch_peak_mib`) and the CPUs it
+    :func:`~mlrails.measure.batch_peak_mib`) and the CPUs it
     kept busy (process CPU time over wall time, rounded up)."""
 
     single_p50_ms: float
@@ -141,27 +141,6 @@ def measure_inference(
         cpus_used=max(1, math.ceil(cpu / wall - 0.05)) if wall > 0 else 1,
         repeats=repeats,
     )
-
-
-def batch_peak_mib(predict: Callable[[Any], Any], make_batch: Callable[[], Any]) -> float:
-    """Peak memory of one batch prediction above what was held when it began, in MiB: the
-    batch ``make_batch`` builds (as a service holds the rows it decoded) and everything the
-    model allocates on it, by tracemalloc's peak (NumPy and pandas report their buffers to
-    it). The peak resident set would barely move: the allocator reuses freed pages."""
-    started = not tracemalloc.is_tracing()
-    if started:
-        tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        batch = make_batch()
-        predict(batch)
-        peak = tracemalloc.get_traced_memory()[1]
-        del batch
-    finally:
-        if started:
-            tracemalloc.stop()
-    return max(0, peak - base) / 2**20
 
 
 def format_mib(mib: float) -> str:
@@ -230,14 +209,12 @@ def calibration_split(rails: Rails, X: Any, y: Any) -> tuple[Any, NDArray[Any]] 
     given the same training data, the same split is drawn again. ``None`` when ``X`` cannot be
     that data (row counts differ, or the recorded calibration accuracy is not reproduced).
     """
-    from mlrails.guard.fitting import _split
-
     s = rails.summary
     y_arr = np.asarray(y).reshape(-1)
     if s.n_calibration <= 0 or s.n_train + s.n_calibration != len(X) or len(y_arr) != len(X):
         return None
     try:
-        _, X_cal, _, y_cal = _split(X, y_arr, rails.adapter, rails.policy)
+        _, X_cal, _, y_cal = split_for_calibration(X, y_arr, rails.adapter, rails.policy)
     except ValueError:
         return None
     if len(X_cal) != s.n_calibration:
@@ -252,7 +229,7 @@ def calibration_split(rails: Rails, X: Any, y: Any) -> tuple[Any, NDArray[Any]] 
 def model_file_bytes(path: Path, manifest: dict[str, Any]) -> int:
     """Bytes of the bundled model: its file and every part it lists (a natively stored
     XGBoost / LightGBM booster and the pipeline steps before it), 0 when none is bundled."""
-    from mlrails.artifact.store import CONTENT_FILES, REFERENCE_FILES
+    from mlrails.artifact.manifest import CONTENT_FILES, REFERENCE_FILES
 
     model_file = manifest.get("model_file")
     if not isinstance(model_file, str) or not model_file:
@@ -289,12 +266,12 @@ def describe_trained_model(
     split; test metrics from ``X_test``/``y_test``. Inference is timed on the evaluation or
     test rows, else on the artifact's background rows.
     """
-    import mlrails
+    from mlrails.artifact.io import load_artifact
 
     step = progress or (lambda _msg: None)
     path = Path(artifact_dir)
     if rails is None:
-        rails = mlrails.load(path, model, trust=trust)
+        rails = load_artifact(path, model, trust=trust)
     manifest = rails.manifest or {}
     adapter, info, s = rails.adapter, rails.adapter.info(), rails.summary
     step("evaluating the model")

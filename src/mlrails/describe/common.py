@@ -6,9 +6,9 @@ from typing import Any
 
 from mlrails.descriptors.common import Descriptor
 from mlrails.descriptors.errors import json_path
+from mlrails.descriptors.placeholders import TO_FILL
 
-TO_FILL = "TO FILL"
-"""Written where a required field cannot be measured; the team replaces it."""
+__all__ = ["TO_FILL", "fields_to_fill"]
 
 
 def fields_to_fill(descriptor: Descriptor) -> list[str]:
