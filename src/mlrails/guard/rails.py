@@ -142,7 +142,7 @@ class Rails:
     # -- persistence ---------------------------------------------------------------------
     def save(self, path: str | Path) -> str:
         """Write the artifact directory (JSON + npz, hashed); returns the artifact hash."""
-        from mlrails.artifact import save_artifact
+        from mlrails.artifact.io import save_artifact
 
         self.artifact_hash = save_artifact(self, Path(path))
         return self.artifact_hash
