@@ -34,7 +34,8 @@ from mlrails.reliability import (
     make_calibrator,
 )
 
-Progress = Callable[[str], None]
+StepCallback = Callable[[str], None]
+"""Called with the name of each fitting step as it starts (the CLI shows it as progress)."""
 
 
 def fit(
@@ -46,7 +47,7 @@ def fit(
     policy: Policy | dict[str, Any] | str | Path | None = None,
     *,
     task: str | None = None,
-    progress: Progress | None = None,
+    progress: StepCallback | None = None,
 ) -> Rails:
     """Fit rails around a trained ``model``.
 
@@ -73,7 +74,7 @@ def _fit(
     y_calib: Any,
     policy: Policy | dict[str, Any] | str | Path | None,
     task: str | None,
-    progress: Progress | None,
+    progress: StepCallback | None,
 ) -> Rails:
     step = progress or (lambda _msg: None)
     pol = Policy.coerce(policy)
