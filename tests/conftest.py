@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,3 +48,22 @@ def cancer_rails(cancer: Split, cancer_forest: RandomForestClassifier) -> Any:
     return mlrails.fit(
         cancer_forest, cancer.X_train, cancer.y_train, policy={"calibration_fraction": 0.3}
     )
+
+
+DESCRIPTOR_SCHEMAS = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared" / "reference" / "ml-mismatch-descriptors" / "schemas" / "1.2"
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def schemas_dir() -> Path:
+    """The v1.2 reference schemas: ``$MLRAILS_DESCRIPTOR_SCHEMAS`` or ``../shared/reference``."""
+    configured = os.environ.get("MLRAILS_DESCRIPTOR_SCHEMAS")
+    path = Path(configured) if configured else DESCRIPTOR_SCHEMAS
+    if not (path / "trained_model_schema.json").is_file():
+        pytest.skip(
+            f"reference v1.2 descriptor schemas not found in {path}; set "
+            "MLRAILS_DESCRIPTOR_SCHEMAS to the folder holding <kind>_schema.json"
+        )
+    return path

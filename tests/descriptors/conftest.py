@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,25 +58,8 @@ from mlrails.descriptors.trained_model import (
 from mlrails.descriptors.trained_model import TestDataset as HeldOutDataset
 from mlrails.descriptors.training_data import TrainingDataField, TrainingLabelShare
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_SCHEMAS = (
-    REPO.parent / "shared" / "reference" / "ml-mismatch-descriptors" / "schemas" / "1.2"
-)
 DOCS = [Documentation(description="mlrails design", location="https://example.org/mlrails/design")]
 UCI = "https://archive.ics.uci.edu/dataset/17/breast+cancer+wisconsin+diagnostic"
-
-
-@pytest.fixture(scope="session")
-def schemas_dir() -> Path:
-    """The v1.2 reference schemas: ``$MLRAILS_DESCRIPTOR_SCHEMAS`` or ``../shared/reference``."""
-    configured = os.environ.get("MLRAILS_DESCRIPTOR_SCHEMAS")
-    path = Path(configured) if configured else DEFAULT_SCHEMAS
-    if not (path / "trained_model_schema.json").is_file():
-        pytest.skip(
-            f"reference v1.2 descriptor schemas not found in {path}; set "
-            "MLRAILS_DESCRIPTOR_SCHEMAS to the folder holding <kind>_schema.json"
-        )
-    return path
 
 
 def _system_context() -> SystemContext:
