@@ -13,7 +13,7 @@ from evidencekit import CI_TESTS_AND_BENCH, World, build_world, write_project, w
 from mlrails.score.engine import combine
 from mlrails.score.evidence import Evidence, collect
 from mlrails.score.rubrics import ITEMS
-from mlrails.score.rules import AUTOMATIC, ORGANISATIONAL, RULES, evaluate
+from mlrails.score.rules import AUTOMATIC, ORGANISATIONAL, RULES, evaluate, rule
 from mlrails.score.sources import EvidenceSources
 
 
@@ -226,3 +226,11 @@ def test_a_config_run_twice_with_different_numbers_is_not_reproduced(
     two = evaluate(collect(world.sources(bench=(world.record, again))))
     assert two["robustness.training.stability"].score == one.score
     assert "reproduce" in two["robustness.training.stability"].rule
+
+
+def test_a_rule_is_registered_only_for_a_rubric_item() -> None:
+    with pytest.raises(ValueError, match="unknown rubric item 'robustness.nope'"):
+        rule("robustness.nope")
+    with pytest.raises(ValueError, match="already registered"):
+        rule("mltest.data.1")(lambda e: RULES["mltest.data.2"](e))
+    assert RULES.get("mltest.data.1")(Evidence()).score is None
