@@ -127,8 +127,10 @@ def _imports() -> Iterator[Import]:
             if _under_type_checking(node, parents):
                 continue
             for target, name in pairs:
-                if target == "mlrails" and name is not None and (
-                    (ROOT / name).is_dir() or (ROOT / f"{name}.py").is_file()
+                if (
+                    target == "mlrails"
+                    and name is not None
+                    and ((ROOT / name).is_dir() or (ROOT / f"{name}.py").is_file())
                 ):
                     target, name = f"mlrails.{name}", None  # ``from mlrails import describe``
                 if target == "mlrails" or target.startswith("mlrails."):
