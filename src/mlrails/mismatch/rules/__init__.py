@@ -39,8 +39,10 @@ from mlrails.mismatch.rules import data
 from mlrails.mismatch.rules import missing_info
 
 # isort: on
+from mlrails.mismatch.rules.data import LABEL_SHARE_TOLERANCE_PP
 
 __all__ = [
+    "LABEL_SHARE_TOLERANCE_PP",
     "RULES",
     "Rule",
     "RuleFn",
