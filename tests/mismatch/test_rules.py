@@ -19,16 +19,7 @@ from mlrails.descriptors.common import ComputingResources, InferenceTime
 from mlrails.descriptors.system_context import SystemContext
 from mlrails.mismatch.check import check_descriptors
 from mlrails.mismatch.findings import Finding
-from mlrails.mismatch.rules import RULES, canonical_metric, norm_name, type_compatibility
-from mlrails.mismatch.units import (
-    parse_count,
-    parse_quantity,
-    parse_range,
-    parse_rate_per_second,
-    to_bytes,
-    to_gigabytes,
-    to_milliseconds,
-)
+from mlrails.mismatch.rules import RULES, canonical_metric, norm_name, rule, type_compatibility
 
 
 def _run(rule_id: str, **replacements: object) -> list[Finding]:
@@ -49,34 +40,16 @@ def test_every_rule_is_documented() -> None:
         assert r.rule_id.startswith("MM-") and len(r.doc) > 40, r.rule_id
 
 
-@pytest.mark.parametrize(
-    ("value", "unit", "ms"),
-    [(250, "ms", 250.0), (0.1, "Seconds", 100.0), (1500, "us", 1.5), (2, "Minutes", 120000.0)],
-)
-def test_time_units(value: float, unit: str, ms: float) -> None:
-    assert to_milliseconds(value, unit) == pytest.approx(ms)
+def test_a_rule_id_is_registered_once() -> None:
+    language = RULES["MM-LANGUAGE"]
+    assert rule("MM-LANGUAGE", language.title, *language.requires)(language.fn) is language.fn
+    assert RULES["MM-LANGUAGE"] is language  # the same function again: nothing changes
+    with pytest.raises(ValueError, match="MM-LANGUAGE"):
+        rule("MM-LANGUAGE", "another check")(lambda ds: [])
+    assert RULES["MM-LANGUAGE"] is language
 
 
-def test_size_units_and_counts() -> None:
-    assert to_bytes(1, "GiB") == 2**30
-    assert to_bytes(512, "MiB") == 512 * 2**20
-    assert to_gigabytes(1500, "MB") == pytest.approx(1.5)
-    assert to_gigabytes(1, "Gi") == pytest.approx(1.073741824)
-    assert parse_quantity("512 MiB") == (512.0, "MiB")
-    assert parse_count("500m") == 0.5 and parse_count("2") == 2.0 and parse_count(4) == 4.0
-    with pytest.raises(ValueError):
-        to_bytes(1, "parsecs")
-    with pytest.raises(ValueError):
-        to_milliseconds(1, "fortnights")
-
-
-def test_parsers_and_names() -> None:
-    assert parse_range("[0, 1]") == (0.0, 1.0)
-    assert parse_range("-5 to 5") == (-5.0, 5.0)
-    assert parse_range("0-1") == (0.0, 1.0)
-    assert parse_range("red, green") is None
-    assert parse_rate_per_second("about 200 images per day") == pytest.approx(200 / 86400)
-    assert parse_rate_per_second("50/s") == 50
+def test_names() -> None:
     assert norm_name("torch>=2.1") == norm_name("PyTorch") == "pytorch"
     assert norm_name("sklearn") == "scikit-learn"
     assert canonical_metric("FNR below 2%") == canonical_metric("False Negative Rate")
@@ -198,7 +171,7 @@ def test_throughput_and_missing_info() -> None:
 
 def test_placeholders_are_missing_information_not_unmet_expectations() -> None:
     from mlrails.descriptors.placeholders import filled
-    from mlrails.mismatch.rules import _expected_in_prod
+    from mlrails.mismatch.rules.model_production import _expected_in_prod
 
     assert not filled("TO FILL") and not filled(" to fill ") and filled("accuracy")
     found = _expected_in_prod(

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
+from mlrails._json import jsonable
 from mlrails.mismatch.findings import Finding, MismatchReport, NumberValue
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -53,17 +54,7 @@ def _numbers_text(numbers: Mapping[str, NumberValue]) -> str:
 
 def to_json(report: MismatchReport) -> str:
     """The report as JSON text (NaN/inf written as null)."""
-    return json.dumps(_clean(report.to_dict()), indent=2, ensure_ascii=False) + "\n"
-
-
-def _clean(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
+    return json.dumps(jsonable(report.to_dict()), indent=2, ensure_ascii=False) + "\n"
 
 
 def print_report(report: MismatchReport, console: Console, *, verbose: bool = False) -> None:
