@@ -10,7 +10,7 @@ from mlrails.protocol.problem import Problem
 from mlrails.protocol.status import Outcome
 
 if TYPE_CHECKING:
-    from mlrails.explain.shap_explainer import FeatureContribution
+    from mlrails.explain.contributions import FeatureContribution
 
 
 @dataclass(slots=True)
