@@ -30,7 +30,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 import mlrails
 from mlrails.explain import Explainer, Explanation
-from mlrails.explain.shap_explainer import column_groups
+from mlrails.explain.pipelines import column_groups
 from mlrails.models import SklearnAdapter
 from mlrails.reliability import TemperatureScaler
 

@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mlrails.explain import Explainer, Explanation, FeatureContribution
-from mlrails.explain.shap_explainer import _normalize
+from mlrails.explain.outputs import normalize
 from mlrails.models import CallableAdapter, SklearnAdapter
 
 
@@ -289,10 +289,10 @@ def test_normalize_handles_shap_layouts() -> None:
     base = np.array([0.2, 0.8])
     as_list = [cube[:, :, j] for j in range(k)]
     for values in (cube, as_list):
-        v, b = _normalize(values, base, n)
+        v, b = normalize(values, base, n)
         np.testing.assert_allclose(v, cube)
         np.testing.assert_allclose(b, np.tile(base, (n, 1)))
-    v, b = _normalize(cube[:, :, 0], 0.5, n)
+    v, b = normalize(cube[:, :, 0], 0.5, n)
     assert v.shape == (n, d, 1) and b.shape == (n, 1)
-    v, b = _normalize(cube[:, :, 0], np.array([0.1, 0.2, 0.3]), n)
+    v, b = normalize(cube[:, :, 0], np.array([0.1, 0.2, 0.3]), n)
     np.testing.assert_allclose(b[:, 0], [0.1, 0.2, 0.3])

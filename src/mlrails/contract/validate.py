@@ -89,7 +89,12 @@ class ValidationResult:
 
 
 def json_value(value: Any) -> Any:
-    """A JSON-safe rendering of an offending value (NaN/inf become strings)."""
+    """A JSON-safe rendering of an offending value (NaN/inf become strings).
+
+    Not :func:`mlrails._json.jsonable` on purpose: a violation shows what was sent, so
+    ``NaN`` stays visible as ``"nan"`` (not ``null``, which reads as "missing") and any other
+    value is its ``repr`` cut to 200 characters.
+    """
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):

@@ -46,6 +46,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from mlrails._json import dumps
 from mlrails.descriptors.common import Descriptor, DescriptorModel
 
 DEFAULT_QUANTILES: tuple[float, ...] = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -212,9 +213,9 @@ class FieldStatistics(DescriptorModel):
         for p in sorted(self.quantiles):
             rows.append((quantile_property(p), _float_text(self.quantiles[p])))
         if self.histogram is not None:
-            rows.append(("histogram", _json_text(self.histogram.model_dump())))
+            rows.append(("histogram", dumps(self.histogram.model_dump())))
         if self.frequencies:
-            rows.append(("frequencies", _json_text(self.frequencies)))
+            rows.append(("frequencies", dumps(self.frequencies)))
         rows.extend(self.other.items())
         return [Statistic(property=p, field=self.field, value=v) for p, v in rows]
 
@@ -437,15 +438,12 @@ def _float_text(value: float) -> str:
     return repr(float(value))
 
 
-def _json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
 def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
 def _finite(value: Any) -> float | None:
+    """A statistic that overflowed (inf/NaN from huge values) is absent, not written."""
     number = float(value)
     return number if math.isfinite(number) else None
 

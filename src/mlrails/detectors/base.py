@@ -180,7 +180,7 @@ class BaseDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
         enc = self.encoder_.get_state()
         meta: dict[str, Any] = {
             "detector": self.name,
-            "params": _jsonable_params(self.get_params(deep=False)),
+            "params": saved_params(self.get_params(deep=False)),
             "n_features_in": int(self.n_features_in_),
             "encoder": enc.meta,
             "fitted": own.meta,
@@ -314,8 +314,13 @@ def provisional_threshold(
     )
 
 
-def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Keep only JSON-able constructor parameters (the model is supplied at load time)."""
+def saved_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The constructor parameters a detector's state saves: JSON scalars and lists of them.
+
+    A filter, not :func:`mlrails._json.jsonable`: any other parameter (the model, supplied at
+    load time) is left out rather than turned into text, and the kept values are not changed
+    (a tuple becomes a list), so that they rebuild the same detector.
+    """
     out: dict[str, Any] = {}
     for key, value in params.items():
         if value is None or isinstance(value, (bool, int, float, str)):

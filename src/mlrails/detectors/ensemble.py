@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mlrails._state import State
-from mlrails.detectors.base import BaseDetector, _jsonable_params, training_rows
+from mlrails.detectors.base import BaseDetector, saved_params, training_rows
 from mlrails.detectors.iforest import IsolationForestDetector
 from mlrails.detectors.knn import KNNDetector
 from mlrails.detectors.mahalanobis import MahalanobisDetector
@@ -154,7 +154,7 @@ class EnsembleDetector(BaseDetector):
             meta_members.append(
                 {
                     "detector": name,
-                    "params": _jsonable_params(member.get_params(deep=False)),
+                    "params": saved_params(member.get_params(deep=False)),
                     "fitted": sub.meta,
                 }
             )

@@ -8,8 +8,9 @@
     (and XGBoost / LightGBM / CatBoost models). A ``Pipeline`` whose last step is such a
     model is explained the same way on the final estimator over the transformed features;
     the contributions of the columns each original feature produced (a one-hot group, a
-    scaled column) are summed back onto that feature (see :func:`column_groups`). This is
-    exact for the tree part: the sum over features still equals the model output.
+    scaled column) are summed back onto that feature (see
+    :func:`~mlrails.explain.pipelines.column_groups`). This is exact for the tree part: the
+    sum over features still equals the model output.
 ``linear``
     ``shap.LinearExplainer`` with an independent masker on the background sample, for linear
     models (``coef_`` / ``intercept_``), used directly or as the last step of a ``Pipeline``
@@ -42,440 +43,33 @@ In every case ``base_value + sum(all contributions) == Explanation.output``.
 
 from __future__ import annotations
 
-import contextlib
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.special import expit, softmax
 
+from mlrails.explain.background import MAX_BACKGROUND, as_batch, take_background, take_rows
+from mlrails.explain.codec import TabularCodec
+from mlrails.explain.contributions import Explanation, FeatureContribution
+from mlrails.explain.families import is_linear_model, is_tree_model
+from mlrails.explain.outputs import (
+    CHECK_ROWS,
+    CHECK_TOL,
+    calibration_temperature,
+    is_calibrating,
+    match_link,
+    normalize,
+)
+from mlrails.explain.pipelines import column_groups, dense, split_pipeline
+from mlrails.explain.plain import plain_value
 from mlrails.models.base import ModelAdapter
 
-#: rows of background data kept (a random sample when more are given)
-MAX_BACKGROUND = 100
 #: the model-agnostic explainer is exact (2**d coalitions) up to this many features
 EXACT_MAX_FEATURES = 8
 #: model evaluations (coalitions) per row for the permutation explainer
 PERMUTATION_MAX_EVALS = 500
-#: background rows on which a specialised explainer's output is checked against the model
-CHECK_ROWS = 20
-#: tolerance of that check (probabilities)
-CHECK_TOL = 1e-6
-
-_TREE_CLASS_NAMES = frozenset(
-    {
-        "DecisionTreeClassifier",
-        "DecisionTreeRegressor",
-        "ExtraTreeClassifier",
-        "ExtraTreeRegressor",
-        "RandomForestClassifier",
-        "RandomForestRegressor",
-        "ExtraTreesClassifier",
-        "ExtraTreesRegressor",
-        "GradientBoostingClassifier",
-        "GradientBoostingRegressor",
-        "HistGradientBoostingClassifier",
-        "HistGradientBoostingRegressor",
-    }
-)
-_TREE_LIBRARIES = ("xgboost", "lightgbm", "catboost")
-
-
-# -- results ---------------------------------------------------------------------------------
-def _plain(value: Any) -> Any:
-    """A JSON-friendly Python scalar for a NumPy / pandas scalar."""
-    if value is None:
-        return None
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(value)
-
-
-@dataclass(frozen=True)
-class FeatureContribution:
-    """One feature's SHAP value for one row: its input ``value`` and ``contribution``."""
-
-    feature: str
-    value: Any
-    contribution: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "feature": self.feature,
-            "value": _plain(self.value),
-            "contribution": float(self.contribution),
-        }
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """SHAP explanation of one prediction.
-
-    ``contributions`` holds the ``top_k`` features by ``|contribution|`` (descending);
-    ``remainder`` is the summed contribution of the features left out, so that
-    ``base_value + sum(c.contribution) + remainder == output``, the model output in
-    ``output_space`` (``"probability"``, ``"margin"`` i.e. log-odds / logit, or ``"value"``
-    for regression). ``explains`` says in words which output that is (e.g. ``"calibrated
-    log-odds of class 'malignant'"``) and ``served`` whether it is (a link of) the
-    probability or value the verdict serves. ``probability``: the probability of the explained class
-    that ``output`` stands for (``sigmoid(output)`` for binary log-odds), None when ``output`` is
-    not one the verdict serves. ``class_index`` / ``class_label``: the explained class.
-    """
-
-    method: str
-    base_value: float
-    contributions: list[FeatureContribution]
-    output: float = float("nan")
-    output_space: str = "value"
-    class_index: int | None = None
-    class_label: Any = None
-    remainder: float = 0.0
-    n_features: int = 0
-    explains: str = ""
-    served: bool = False
-    probability: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "explains": self.explains,
-            "served": self.served,
-            "base_value": float(self.base_value),
-            "output": float(self.output),
-            "output_space": self.output_space,
-            "probability": None if self.probability is None else float(self.probability),
-            "class_index": self.class_index,
-            "class_label": _plain(self.class_label),
-            "contributions": [c.to_dict() for c in self.contributions],
-            "remainder": float(self.remainder),
-            "n_features": self.n_features,
-        }
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NaT or value is pd.NA:
-        return True
-    return isinstance(value, float | np.floating) and math.isnan(value)
-
-
-# -- tabular coding for the model-agnostic explainers ------------------------------------------
-class _TabularCodec:
-    """Map rows to a float matrix SHAP can mask, and masked matrices back to model input.
-
-    Numeric columns pass through; any other column (strings, categoricals, objects, dates) is
-    replaced by integer codes into a per-column list of the values seen so far.
-    """
-
-    def __init__(self, background: Any) -> None:
-        self.is_frame = isinstance(background, pd.DataFrame)
-        self.categories: dict[int, list[Any]] = {}
-        self._lookup: dict[int, dict[Any, int]] = {}
-        if self.is_frame:
-            frame: pd.DataFrame = background
-            self.columns: list[Any] = list(frame.columns)
-            self.dtypes: list[Any] = list(frame.dtypes)
-            self.sample_shape: tuple[int, ...] = (len(self.columns),)
-            for j, dtype in enumerate(self.dtypes):
-                if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
-                    self.categories[j] = []
-                    self._lookup[j] = {}
-            self.array_dtype: Any = None
-        else:
-            arr = np.asarray(background)
-            self.columns = []
-            self.dtypes = []
-            self.sample_shape = tuple(arr.shape[1:])
-            self.array_dtype = arr.dtype
-            if arr.dtype.kind not in "biuf":
-                width = int(np.prod(self.sample_shape))
-                for j in range(width):
-                    self.categories[j] = []
-                    self._lookup[j] = {}
-
-    @property
-    def n_features(self) -> int:
-        return int(np.prod(self.sample_shape))
-
-    def _code(self, j: int, value: Any) -> int:
-        key: Any = value
-        if _is_missing(value):
-            key = ("__missing__",)
-        try:
-            return self._lookup[j][key]
-        except KeyError:
-            self._lookup[j][key] = len(self.categories[j])
-            self.categories[j].append(value)
-            return self._lookup[j][key]
-        except TypeError:  # unhashable value: code by its repr
-            key = ("__repr__", repr(value))
-            if key not in self._lookup[j]:
-                self._lookup[j][key] = len(self.categories[j])
-                self.categories[j].append(value)
-            return self._lookup[j][key]
-
-    def encode(self, X: Any) -> NDArray[np.float64]:
-        if self.is_frame:
-            frame: pd.DataFrame = X
-            out = np.empty((len(frame), len(self.columns)), dtype=np.float64)
-            for j, col in enumerate(self.columns):
-                series = frame[col]
-                if j in self.categories:
-                    out[:, j] = [self._code(j, v) for v in series.astype(object).tolist()]
-                else:
-                    out[:, j] = series.to_numpy(dtype=np.float64, na_value=np.nan)
-            return out
-        arr = np.asarray(X).reshape(len(X), -1)
-        if not self.categories:
-            return arr.astype(np.float64)
-        out = np.empty(arr.shape, dtype=np.float64)
-        for j in range(arr.shape[1]):
-            out[:, j] = [self._code(j, v) for v in arr[:, j].tolist()]
-        return out
-
-    def decode(self, Z: NDArray[Any]) -> Any:
-        Z = np.asarray(Z)
-        if self.is_frame:
-            data: dict[Any, Any] = {}
-            for j, col in enumerate(self.columns):
-                if j in self.categories:
-                    cats = np.empty(len(self.categories[j]), dtype=object)
-                    cats[:] = self.categories[j]
-                    data[col] = cats[Z[:, j].astype(np.intp)]
-                else:
-                    data[col] = Z[:, j]
-            frame = pd.DataFrame(data, columns=self.columns)
-            for col, dtype in zip(self.columns, self.dtypes, strict=True):
-                if frame[col].dtype != dtype:
-                    with contextlib.suppress(TypeError, ValueError):
-                        frame[col] = frame[col].astype(dtype)
-            return frame
-        if self.categories:
-            out = np.empty(Z.shape, dtype=object)
-            for j in range(Z.shape[1]):
-                cats = np.empty(len(self.categories[j]), dtype=object)
-                cats[:] = self.categories[j]
-                out[:, j] = cats[Z[:, j].astype(np.intp)]
-            return out.astype(self.array_dtype).reshape((len(Z), *self.sample_shape))
-        return Z.astype(self.array_dtype, copy=False).reshape((len(Z), *self.sample_shape))
-
-
-# -- helpers -----------------------------------------------------------------------------------
-def _is_pipeline(model: Any) -> bool:
-    return type(model).__name__ == "Pipeline" or hasattr(model, "steps")
-
-
-def _is_tree_model(model: Any) -> bool:
-    if model is None or _is_pipeline(model):
-        return False
-    cls = type(model)
-    root = cls.__module__.split(".")[0]
-    if root == "sklearn":
-        return cls.__name__ in _TREE_CLASS_NAMES or any(
-            c.__name__ in _TREE_CLASS_NAMES for c in cls.__mro__
-        )
-    return root in _TREE_LIBRARIES
-
-
-def _is_linear_model(model: Any) -> bool:
-    return (
-        model is not None
-        and not _is_pipeline(model)
-        and hasattr(model, "coef_")
-        and hasattr(model, "intercept_")
-    )
-
-
-def _take_background(background: Any, max_rows: int, seed: int) -> Any:
-    n = len(background)
-    if n == 0:
-        raise ValueError("the background sample is empty")
-    if n <= max_rows:
-        return background.copy() if isinstance(background, pd.DataFrame) else np.asarray(background)
-    idx = np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
-    if isinstance(background, pd.DataFrame):
-        return background.iloc[idx].reset_index(drop=True)
-    return np.asarray(background)[idx]
-
-
-def _as_batch(X: Any, like_frame: bool, columns: list[Any], sample_ndim: int) -> Any:
-    """Turn one row (Series, dict, 1-D array) or a batch into the background's layout."""
-    if like_frame:
-        if isinstance(X, pd.Series):
-            X = X.to_frame().T
-        elif isinstance(X, dict):
-            X = pd.DataFrame([X])
-        elif not isinstance(X, pd.DataFrame):
-            arr = np.asarray(X, dtype=object)
-            X = pd.DataFrame(arr.reshape(1, -1) if arr.ndim == 1 else arr, columns=columns)
-        missing = [c for c in columns if c not in X.columns]
-        if missing:
-            raise ValueError(f"rows to explain lack the columns {missing[:10]}")
-        return X[columns]
-    if isinstance(X, pd.DataFrame):
-        X = X.to_numpy()
-    arr = np.asarray(X)
-    if arr.ndim == sample_ndim:
-        arr = arr[None, ...]
-    return arr
-
-
-def _normalize(values: Any, base: Any, n: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """SHAP output in any of its layouts -> values ``(n, d, K)`` and base values ``(n, K)``."""
-    if isinstance(values, list):  # older SHAP: one (n, d) array per output
-        vals = np.stack([np.asarray(v, dtype=np.float64) for v in values], axis=-1)
-    else:
-        vals = np.asarray(values, dtype=np.float64)
-    if vals.ndim == 1:
-        vals = vals[None, :]
-    if vals.ndim == 2:
-        vals = vals[:, :, None]
-    if vals.ndim > 3:  # image-like inputs: flatten the feature axes
-        vals = vals.reshape(vals.shape[0], -1, vals.shape[-1])
-    k = vals.shape[2]
-    b = np.asarray(base, dtype=np.float64)
-    if b.ndim == 0:
-        b = np.full((n, k), float(b))
-    elif b.ndim == 1:
-        b = np.broadcast_to(b[None, :], (n, k)) if b.shape[0] == k and k > 1 else b.reshape(n, 1)
-    b = np.broadcast_to(b.reshape(n, -1), (n, k)).astype(np.float64)
-    return vals, b
-
-
-def _take_rows(data: Any, m: int) -> Any:
-    """The first ``m`` rows of a DataFrame or array."""
-    return data.iloc[:m] if isinstance(data, pd.DataFrame) else np.asarray(data)[:m]
-
-
-# -- pipelines: which original feature each transformed column comes from ------------------------
-def column_groups(transformer: Any, n_in: int) -> NDArray[np.intp] | None:
-    """For each output column of a fitted transformer, the input column it derives from.
-
-    Handles ``ColumnTransformer`` (its ``output_indices_`` and input columns per transformer),
-    nested ``Pipeline`` steps, ``"passthrough"`` / ``"drop"``, and any transformer whose
-    ``get_feature_names_out`` names each output after one input (``"city_paris"`` from
-    ``city``, ``"age"`` from ``age``, ``"missingindicator_age"``). None when some output column
-    cannot be traced to exactly one input (PCA, polynomial features, a function transformer).
-    """
-    try:
-        return _groups(transformer, n_in)
-    except Exception:
-        return None
-
-
-def _groups(trans: Any, n_in: int) -> NDArray[np.intp] | None:
-    if trans is None or (isinstance(trans, str) and trans == "passthrough"):
-        return np.arange(n_in, dtype=np.intp)
-    if isinstance(trans, str) and trans == "drop":
-        return np.zeros(0, dtype=np.intp)
-    if _is_pipeline(trans):
-        current = np.arange(n_in, dtype=np.intp)
-        for _, step in trans.steps:
-            sub = _groups(step, len(current))
-            if sub is None:
-                return None
-            current = current[sub]
-        return current
-    if hasattr(trans, "output_indices_") and hasattr(trans, "_transformer_to_input_indices"):
-        width = max((sl.stop for sl in trans.output_indices_.values()), default=0)
-        out = np.full(width, -1, dtype=np.intp)
-        for name, sl in trans.output_indices_.items():
-            if sl.stop <= sl.start:
-                continue
-            inputs = np.asarray(trans._transformer_to_input_indices[name], dtype=np.intp)
-            sub = _groups(trans.named_transformers_[name], len(inputs))
-            if sub is None or len(sub) != sl.stop - sl.start:
-                return None
-            out[sl] = inputs[sub]
-        return None if (out < 0).any() else out
-    names_in = getattr(trans, "feature_names_in_", None)
-    in_names = (
-        [str(c) for c in names_in] if names_in is not None else [f"x{i}" for i in range(n_in)]
-    )
-    if len(in_names) != n_in:
-        return None
-    out_names = [str(c) for c in trans.get_feature_names_out()]
-    if n_in == 1:
-        return np.zeros(len(out_names), dtype=np.intp)
-    position = {name: i for i, name in enumerate(in_names)}
-    result = np.empty(len(out_names), dtype=np.intp)
-    for o, name in enumerate(out_names):
-        if name in position:
-            result[o] = position[name]
-            continue
-        hits = [
-            i
-            for i, nm in enumerate(in_names)
-            if name.startswith(nm + "_") or name.endswith("_" + nm)
-        ]
-        if not hits:
-            return None
-        longest = max(len(in_names[i]) for i in hits)
-        best = [i for i in hits if len(in_names[i]) == longest]
-        if len(best) != 1:
-            return None
-        result[o] = best[0]
-    return result
-
-
-def _dense(Z: Any) -> NDArray[np.float64]:
-    if sp.issparse(Z):
-        Z = Z.toarray()
-    return np.asarray(Z, dtype=np.float64)
-
-
-def _split_pipeline(model: Any) -> tuple[Any, Any]:
-    """``(final estimator, the steps before it)`` of a Pipeline, else ``(model, None)``."""
-    steps = getattr(model, "steps", None) if _is_pipeline(model) else None
-    if not steps:
-        return model, None
-    return steps[-1][1], (model[:-1] if len(steps) > 1 else None)
-
-
-def _temperature(calibrator: Any) -> float | None:
-    """The temperature of a temperature-scaling calibrator; 1 for none; None otherwise."""
-    method = getattr(calibrator, "method", "none") if calibrator is not None else "none"
-    if method == "none":
-        return 1.0
-    if method == "temperature":
-        return float(calibrator.temperature_)
-    return None
-
-
-def _is_calibrating(calibrator: Any) -> bool:
-    return calibrator is not None and getattr(calibrator, "method", "none") != "none"
-
-
-def _match_link(out: NDArray[np.float64], P: NDArray[np.float64], single: bool) -> str:
-    """How an explainer's outputs ``out`` ``(m, K)`` give the probabilities ``P``, or ``""``."""
-
-    def close(a: NDArray[np.float64], b: NDArray[np.float64]) -> bool:
-        return a.shape == b.shape and bool(np.allclose(a, b, rtol=0.0, atol=CHECK_TOL))
-
-    if single:
-        if P.shape[1] != 2:
-            return ""
-        if close(out[:, 0], P[:, 1]):
-            return "identity"
-        return "logit" if close(expit(out[:, 0]), P[:, 1]) else ""
-    if close(out, P):
-        return "identity"
-    return "softmax" if close(softmax(out, axis=1), P) else ""
 
 
 class Explainer:
@@ -501,10 +95,10 @@ class Explainer:
         calibrator: Any = None,
     ) -> None:
         self.adapter = adapter
-        self.background = _take_background(background, max_background, seed)
+        self.background = take_background(background, max_background, seed)
         self.seed = seed
         self.calibrator = calibrator
-        self._codec = _TabularCodec(self.background)
+        self._codec = TabularCodec(self.background)
         d = self._codec.n_features
         if feature_names is None:
             if self._codec.is_frame:
@@ -519,14 +113,14 @@ class Explainer:
         if method not in ("auto", "tree", "linear", "exact", "permutation"):
             raise ValueError(f"unknown explanation method {method!r}")
         self._reset()
-        model, head = _split_pipeline(adapter.native)
-        if method in ("auto", "tree") and _is_tree_model(model):
+        model, head = split_pipeline(adapter.native)
+        if method in ("auto", "tree") and is_tree_model(model):
             if self._build_tree(model, head) and self._resolve_output():
                 return
             self._reset()
         if method == "tree":
             raise ValueError(f"cannot build a TreeExplainer for {type(adapter.native).__name__}")
-        if method in ("auto", "linear") and _is_linear_model(model):
+        if method in ("auto", "linear") and is_linear_model(model):
             if self._build_linear(model, head) and self._resolve_output():
                 return
             self._reset()
@@ -571,7 +165,7 @@ class Explainer:
         return None if classes is None else len(classes)
 
     def _head_features(self, X: Any) -> NDArray[np.float64]:
-        return _dense(self._head.transform(X))
+        return dense(self._head.transform(X))
 
     def _build_tree(self, model: Any, head: Any) -> bool:
         import shap
@@ -582,7 +176,7 @@ class Explainer:
                 return False
             self._head = head
             try:
-                width = self._head_features(_take_rows(self.background, 1)).shape[1]
+                width = self._head_features(take_rows(self.background, 1)).shape[1]
             except Exception:
                 return False
             if width != len(groups):
@@ -706,7 +300,7 @@ class Explainer:
             self.output_space = "probability"
             self._link = "identity"
             self.served = True
-            what = "calibrated probability" if _is_calibrating(self.calibrator) else "probability"
+            what = "calibrated probability" if is_calibrating(self.calibrator) else "probability"
             self._explains = what + " of class {label}"
         else:
             self.output_space = "value"
@@ -719,7 +313,7 @@ class Explainer:
         The explainer's output is checked on a few background rows against the model. A
         pipeline's explanation is only kept when it reproduces the model's output.
         """
-        rows = _take_rows(self.background, CHECK_ROWS)
+        rows = take_rows(self.background, CHECK_ROWS)
         try:
             values, base = self._shap_values(rows)
         except Exception:
@@ -739,11 +333,11 @@ class Explainer:
             P = np.asarray(self.adapter.predict_proba(rows), dtype=np.float64)
         except Exception:
             return False
-        self._link = _match_link(out, P, self._single_output_binary)
+        self._link = match_link(out, P, self._single_output_binary)
         if self._head is not None and not self._link:
             return False  # the transformed-feature explanation is not the model's output
-        temperature = _temperature(self.calibrator)
-        calibrating = _is_calibrating(self.calibrator)
+        temperature = calibration_temperature(self.calibrator)
+        calibrating = is_calibrating(self.calibrator)
         if self._link in ("logit", "softmax") and temperature is not None:
             self._scale = 1.0 / temperature
             self.served = True
@@ -775,7 +369,7 @@ class Explainer:
         if self._head is not None:
             Z = self._head_features(X)
             res = self._shap(Z, check_additivity=False) if self.method == "tree" else self._shap(Z)
-            values, base = _normalize(res.values, res.base_values, n)
+            values, base = normalize(res.values, res.base_values, n)
             assert self._groups is not None
             onehot = np.zeros((len(self._groups), self._codec.n_features))
             onehot[np.arange(len(self._groups)), self._groups] = 1.0
@@ -794,7 +388,7 @@ class Explainer:
                 max_evals=max(PERMUTATION_MAX_EVALS, 2 * d + 1),
                 silent=True,
             )
-        return _normalize(res.values, res.base_values, n)
+        return normalize(res.values, res.base_values, n)
 
     def explain(
         self,
@@ -810,7 +404,7 @@ class Explainer:
         """
         if top_k is not None and top_k < 0:
             raise ValueError(f"top_k must be >= 0 or None, got {top_k}")
-        batch = _as_batch(
+        batch = as_batch(
             X, self._codec.is_frame, self._codec.columns, len(self._codec.sample_shape)
         )
         n = len(batch)
@@ -863,7 +457,7 @@ class Explainer:
                 FeatureContribution(self.feature_names[j], shown[i][j], float(phi[j])) for j in keep
             ]
             rest = float(sum(float(phi[j]) for j in order[len(keep) :]))
-            shown_label = repr(_plain(label)) if label is not None else str(class_index)
+            shown_label = repr(plain_value(label)) if label is not None else str(class_index)
             out.append(
                 Explanation(
                     method=self.method,

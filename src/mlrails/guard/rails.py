@@ -25,7 +25,7 @@ from mlrails.contract.validate import EMPTY_BATCH, contract_columns, validate_fa
 from mlrails.detectors.base import BaseDetector
 from mlrails.detectors.threshold import Threshold
 from mlrails.errors import ModelUnavailable
-from mlrails.explain.shap_explainer import FeatureContribution
+from mlrails.explain.contributions import FeatureContribution
 from mlrails.guard.policy import Policy
 from mlrails.guard.verdict import (
     Confidence,

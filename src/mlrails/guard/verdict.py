@@ -10,7 +10,7 @@ from mlrails.protocol.problem import Problem
 from mlrails.protocol.status import Outcome
 
 if TYPE_CHECKING:
-    from mlrails.explain.shap_explainer import FeatureContribution
+    from mlrails.explain.contributions import FeatureContribution
 
 
 @dataclass(slots=True)
@@ -176,6 +176,12 @@ class Verdict:
 
 
 def _jsonable(value: Any) -> Any:
+    """A NumPy scalar as its Python value; any other value as it is.
+
+    Not :func:`mlrails._json.jsonable`: ``to_dict`` keeps the prediction the model gave (a
+    NaN, a tuple, a date); the writer decides its JSON (the service's strict JSON is
+    :func:`mlrails._json.dumps`).
+    """
     if hasattr(value, "item") and callable(value.item):
         return value.item()
     return value

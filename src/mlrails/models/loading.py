@@ -174,11 +174,13 @@ def as_adapter(model: Any, task: Task | str | None = None, **kwargs: Any) -> Mod
 
 
 # -- files ---------------------------------------------------------------------------------
-def _fail(path: Path, problem: str) -> ModelLoadError:
+def load_error(path: Path, problem: str) -> ModelLoadError:
+    """The error of a model file that cannot load: one line naming the file and ``problem``."""
     return ModelLoadError(f"cannot load model {path}: {problem}")
 
 
-def _describe(exc: BaseException) -> str:
+def error_summary(exc: BaseException) -> str:
+    """``exc`` in one line for a load error: its type and the first line of its message."""
     text = str(exc).strip()
     first = text.splitlines()[0] if text else ""
     if len(first) > 300:
@@ -206,7 +208,7 @@ def _wrap(obj: Any, path: Path, task: Task | None) -> ModelAdapter:
     try:
         return as_adapter(obj, task=task)
     except (TypeError, ValueError) as exc:
-        raise _fail(
+        raise load_error(
             path, f"the file holds a {type(obj).__name__}, not a usable model ({exc})"
         ) from None
 
@@ -223,11 +225,11 @@ def load_model(
     try:
         checked_task = None if task is None else check_task(task)
     except ValueError as exc:
-        raise _fail(p, str(exc)) from None
+        raise load_error(p, str(exc)) from None
     if not p.exists():
-        raise _fail(p, "file not found")
+        raise load_error(p, "file not found")
     if not p.is_file():
-        raise _fail(p, "not a file")
+        raise load_error(p, "not a file")
     suffix = p.suffix.lower()
     if suffix == ".skops":
         return _load_skops(p, trust=trust, task=checked_task)
@@ -239,7 +241,7 @@ def load_model(
         return _wrap(load_native_file(p, trust=trust), p, checked_task)
     if suffix in PICKLE_SUFFIXES:
         if not trust:
-            raise _fail(
+            raise load_error(
                 p,
                 "pickle files can execute code; pass --trust (trust=True) only if "
                 "you trust where this file comes from, or save the model as .skops or .onnx",
@@ -247,13 +249,13 @@ def load_model(
         return _load_pickle(p, task=checked_task)
     if suffix in TORCH_SUFFIXES:
         if not trust:
-            raise _fail(
+            raise load_error(
                 p,
                 "PyTorch files are pickles and can execute code; pass --trust "
                 "(trust=True) only if you trust where this file comes from, or export to .onnx",
             )
         return _load_torch(p, task=checked_task)
-    raise _fail(
+    raise load_error(
         p,
         f"unknown model file extension {p.suffix!r}; supported: {', '.join(SUPPORTED_SUFFIXES)}",
     )
@@ -271,7 +273,7 @@ def load_skops_object(path: Path, data: bytes, *, trust: bool) -> Any:
     try:
         untrusted = list(sio.get_untrusted_types(data=data))
     except Exception as exc:
-        raise _fail(path, f"not a valid .skops file ({_describe(exc)})") from None
+        raise load_error(path, f"not a valid .skops file ({error_summary(exc)})") from None
     if not trust:
         refused = refused_skops_types(untrusted)
         if refused:
@@ -282,7 +284,7 @@ def load_skops_object(path: Path, data: bytes, *, trust: bool) -> Any:
                     "XGBoost .ubj/.json from save_model, LightGBM .txt model text, or an "
                     "artifact saved by this mlrails, which stores them so)"
                 )
-            raise _fail(
+            raise load_error(
                 path,
                 f"the file contains types outside the allowlist: {', '.join(refused)}; review "
                 f"them and pass --trust (trust=True) if you trust them{hint}",
@@ -290,7 +292,7 @@ def load_skops_object(path: Path, data: bytes, *, trust: bool) -> Any:
     try:
         return sio.loads(data, trusted=untrusted)
     except Exception as exc:
-        raise _fail(path, f"cannot read the .skops file ({_describe(exc)})") from None
+        raise load_error(path, f"cannot read the .skops file ({error_summary(exc)})") from None
 
 
 def _load_onnx(path: Path, *, task: Task | None) -> ModelAdapter:
@@ -301,9 +303,9 @@ def _load_onnx(path: Path, *, task: Task | None) -> ModelAdapter:
     except ModelLoadError:
         raise
     except ImportError as exc:
-        raise _fail(path, str(exc)) from None
+        raise load_error(path, str(exc)) from None
     except Exception as exc:
-        raise _fail(path, _describe(exc)) from None
+        raise load_error(path, error_summary(exc)) from None
 
 
 def _load_pickle(path: Path, *, task: Task | None) -> ModelAdapter:
@@ -312,7 +314,7 @@ def _load_pickle(path: Path, *, task: Task | None) -> ModelAdapter:
     try:
         obj = joblib.load(path)
     except Exception as exc:
-        raise _fail(path, f"cannot unpickle the file ({_describe(exc)})") from None
+        raise load_error(path, f"cannot unpickle the file ({error_summary(exc)})") from None
     return _wrap(obj, path, task)
 
 
@@ -320,16 +322,16 @@ def _load_torch(path: Path, *, task: Task | None) -> ModelAdapter:
     try:
         import torch
     except ImportError:
-        raise _fail(
+        raise load_error(
             path, "PyTorch is not installed; install it with `pip install mlrails[torch]`"
         ) from None
     try:
         obj = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
-        raise _fail(path, f"cannot read the PyTorch file ({_describe(exc)})") from None
+        raise load_error(path, f"cannot read the PyTorch file ({error_summary(exc)})") from None
     if not isinstance(obj, torch.nn.Module):
         kind = "a state dict" if isinstance(obj, dict) else f"a {type(obj).__name__}"
-        raise _fail(
+        raise load_error(
             path,
             f"the file holds {kind}, not a full nn.Module; build the module, load the weights "
             "and pass it to TorchAdapter",
@@ -339,4 +341,4 @@ def _load_torch(path: Path, *, task: Task | None) -> ModelAdapter:
     try:
         return TorchAdapter(obj, task=task or "classification")
     except (TypeError, ValueError) as exc:
-        raise _fail(path, _describe(exc)) from None
+        raise load_error(path, error_summary(exc)) from None

@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from mlrails.models.loading import _describe, _fail, load_skops_object
+from mlrails.models.loading import error_summary, load_error, load_skops_object
 
 NATIVE_FORMAT: Literal["mlrails-native-model"] = "mlrails-native-model"
 NATIVE_FORMAT_VERSION = 1
@@ -121,7 +121,12 @@ def _sha(data: bytes) -> str:
 
 
 def _plain_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The JSON-plain hyper-parameters (callables, arrays, generators left out)."""
+    """The JSON-plain hyper-parameters (callables, arrays, generators left out).
+
+    Not :func:`mlrails._json.jsonable`, which writes a non-finite float as ``null``: here it
+    becomes ``{"float": "nan"}`` so that :func:`_restore_params` gives the estimator the same
+    value back; a parameter of any other type is left out, not turned into text.
+    """
     out: dict[str, Any] = {}
     for k, v in sorted(params.items()):
         if isinstance(v, float) and not math.isfinite(v):
@@ -202,20 +207,20 @@ def _import(library: str, path: Path) -> Any:
     try:
         return __import__(library)
     except ImportError:
-        raise _fail(
+        raise load_error(
             path, f"{library} is not installed; install it with `pip install mlrails[{library}]`"
         ) from None
 
 
 def _read_part(path: Path, part: NativePart) -> bytes:
     if Path(part.name).name != part.name:
-        raise _fail(path, f"part {part.name!r} is not a file name next to the descriptor")
+        raise load_error(path, f"part {part.name!r} is not a file name next to the descriptor")
     f = path.parent / part.name
     if not f.is_file():
-        raise _fail(path, f"part {part.name} is missing")
+        raise load_error(path, f"part {part.name} is missing")
     data = f.read_bytes()
     if _sha(data) != part.sha256:
-        raise _fail(path, f"part {part.name} does not match its SHA-256 (tampered or corrupt)")
+        raise load_error(path, f"part {part.name} does not match its SHA-256 (tampered or corrupt)")
     return data
 
 
@@ -227,13 +232,13 @@ def read_spec(path: Path, data: bytes) -> NativeModelSpec:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
         problem = f"not a valid native model descriptor ({where}: {first['msg']})"
-        raise _fail(path, problem) from None
+        raise load_error(path, problem) from None
 
 
 def load_native(path: Path, spec: NativeModelSpec, *, trust: bool) -> Any:
     """The model described by ``spec`` (the descriptor at ``path``), parts verified."""
     if spec.estimator not in ESTIMATORS[spec.library]:
-        raise _fail(path, f"unsupported {spec.library} estimator {spec.estimator!r}")
+        raise load_error(path, f"unsupported {spec.library} estimator {spec.estimator!r}")
     booster = _read_part(path, spec.booster)
     params = _restore_params(spec.params)
     if spec.library == "xgboost":
@@ -247,7 +252,7 @@ def load_native(path: Path, spec: NativeModelSpec, *, trust: bool) -> Any:
     from sklearn.pipeline import Pipeline
 
     if not isinstance(head, Pipeline) or not head.steps or head.steps[-1][0] != spec.step_name:
-        raise _fail(path, f"{spec.pipeline.name} is not the pipeline the descriptor names")
+        raise load_error(path, f"{spec.pipeline.name} is not the pipeline the descriptor names")
     head.steps[-1] = (spec.step_name, model)
     return head
 
@@ -260,7 +265,7 @@ def _load_xgboost(path: Path, data: bytes, estimator: str, params: dict[str, Any
         model.set_params(**{k: v for k, v in params.items() if k in known})
         model.load_model(bytearray(data))
     except Exception as exc:
-        raise _fail(path, f"XGBoost cannot read the model ({_describe(exc)})") from None
+        raise load_error(path, f"XGBoost cannot read the model ({error_summary(exc)})") from None
     return model
 
 
@@ -274,7 +279,7 @@ def _load_lightgbm(path: Path, data: bytes, spec: NativeModelSpec, params: dict[
     try:
         booster = lgb.Booster(model_str=data.decode("utf-8"))
     except Exception as exc:
-        raise _fail(path, f"LightGBM cannot read the model ({_describe(exc)})") from None
+        raise load_error(path, f"LightGBM cannot read the model ({error_summary(exc)})") from None
     model = getattr(lgb, spec.estimator)()
     known = model.get_params(deep=False)
     model.set_params(**{k: v for k, v in params.items() if k in known})
@@ -290,7 +295,7 @@ def _load_lightgbm(path: Path, data: bytes, spec: NativeModelSpec, params: dict[
         from lightgbm.compat import _LGBMLabelEncoder
 
         if spec.classes is None:
-            raise _fail(path, "a LightGBM classifier descriptor must list its classes")
+            raise load_error(path, "a LightGBM classifier descriptor must list its classes")
         encoder = _LGBMLabelEncoder().fit(np.asarray(spec.classes))
         model._le = encoder
         model._classes = encoder.classes_
@@ -311,11 +316,11 @@ def load_native_file(path: Path, *, trust: bool) -> Any:
         try:
             doc = json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise _fail(path, f"not valid JSON ({exc})") from None
+            raise load_error(path, f"not valid JSON ({exc})") from None
         if isinstance(doc, dict) and doc.get("format") == NATIVE_FORMAT:
             return load_native(path, read_spec(path, data), trust=trust)
         if not (isinstance(doc, dict) and "learner" in doc):
-            raise _fail(
+            raise load_error(
                 path,
                 "a .json model must be an XGBoost model (save_model) or an mlrails native "
                 "model descriptor",
@@ -333,14 +338,14 @@ def _load_plain_xgboost(path: Path, data: bytes) -> Any:
         kind = json.loads(booster.attr("scikit_learn") or "{}").get("_estimator_type")
         objective = str(config["learner"]["objective"]["name"])
     except Exception as exc:
-        raise _fail(path, f"XGBoost cannot read the model ({_describe(exc)})") from None
+        raise load_error(path, f"XGBoost cannot read the model ({error_summary(exc)})") from None
     if kind is None:
         if objective in _XGB_CLASSIFIER_OBJECTIVES:
             kind = "classifier"
         elif objective.startswith(_XGB_REGRESSOR_PREFIXES):
             kind = "regressor"
     if kind not in ("classifier", "regressor"):
-        raise _fail(
+        raise load_error(
             path,
             f"XGBoost objective {objective!r} is neither a classifier nor a regressor mlrails "
             "can guard",
@@ -352,11 +357,11 @@ def _load_plain_xgboost(path: Path, data: bytes) -> Any:
 def _load_plain_lightgbm(path: Path, data: bytes) -> Any:
     lgb = _import("lightgbm", path)
     if not data.startswith(b"tree\n"):
-        raise _fail(path, "not a LightGBM model text file (it does not start with 'tree')")
+        raise load_error(path, "not a LightGBM model text file (it does not start with 'tree')")
     try:
         booster = lgb.Booster(model_str=data.decode("utf-8"))
     except Exception as exc:
-        raise _fail(path, f"LightGBM cannot read the model ({_describe(exc)})") from None
+        raise load_error(path, f"LightGBM cannot read the model ({error_summary(exc)})") from None
     objective = str(booster.params.get("objective", "")).split()[0] if booster.params else ""
     if not objective:
         header = data.split(b"\n\n", 1)[0].decode("utf-8", "replace")
@@ -373,7 +378,7 @@ def _load_plain_lightgbm(path: Path, data: bytes) -> Any:
     ):
         spec_classes, estimator = None, "LGBMRegressor"
     else:
-        raise _fail(
+        raise load_error(
             path,
             f"LightGBM objective {objective!r} is neither a classifier nor a regressor mlrails "
             "can guard",

@@ -37,6 +37,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from mlrails._json import dumps
+from mlrails.clock import utc
 from mlrails.store.errors import StoreError, StoreUnavailable
 from mlrails.store.files import DatabaseFiles
 from mlrails.store.records import ApiKeyRecord, DecisionRecord
@@ -244,12 +245,12 @@ class Store:
         while True:
             stmt = select(decisions).where(decisions.c.id > last)
             if since is not None:
-                stmt = stmt.where(decisions.c.time >= _utc(since))
+                stmt = stmt.where(decisions.c.time >= to_utc(since))
             stmt = stmt.order_by(decisions.c.id).limit(chunk)
 
             def q(stmt: Any = stmt) -> list[DecisionRecord]:
                 with self.engine.connect() as conn:
-                    return [_decision_record(m) for m in conn.execute(stmt).mappings()]
+                    return [decision_record(m) for m in conn.execute(stmt).mappings()]
 
             batch = self._guarded(q)
             if not batch:
@@ -267,8 +268,8 @@ class Store:
             "id": record.id,
             "name": record.name,
             "token_hash": record.token_hash,
-            "created_at": _utc(record.created_at),
-            "revoked_at": None if record.revoked_at is None else _utc(record.revoked_at),
+            "created_at": to_utc(record.created_at),
+            "revoked_at": None if record.revoked_at is None else to_utc(record.revoked_at),
         }
         self._guarded(lambda: self._execute_write(insert(api_keys), [row]))
 
@@ -294,7 +295,7 @@ class Store:
         stmt = (
             update(api_keys)
             .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-            .values(revoked_at=_utc(when))
+            .values(revoked_at=to_utc(when))
         )
 
         def w() -> int:
@@ -310,8 +311,8 @@ class Store:
             cells = record_json["cells"]
             row = {
                 "run_id": str(record_json["run_id"]),
-                "started_at": _utc(_iso(record_json["started_at"])),
-                "finished_at": _utc(_iso(record_json["finished_at"])),
+                "started_at": to_utc(_iso(record_json["started_at"])),
+                "finished_at": to_utc(_iso(record_json["finished_at"])),
                 "config_hash": str(record_json["config_hash"]),
                 "git_commit": record_json.get("git_commit"),
                 "n_cells": len(cells),
@@ -357,7 +358,7 @@ class Store:
         its id. :class:`StoreError` if it lacks the time or a rubric's score."""
         try:
             row = {
-                "time": _utc(_iso(report_json["time"])),
+                "time": to_utc(_iso(report_json["time"])),
                 "robustness": float(report_json["robustness"]["score"]),
                 "mltest": float(report_json["mltest"]["score"]),
                 "report": report_json,
@@ -525,7 +526,7 @@ def _json_text(value: Any) -> str:
 
 def _decision_row(r: DecisionRecord) -> dict[str, Any]:
     return {
-        "time": _utc(r.time),
+        "time": to_utc(r.time),
         "trace_id": r.trace_id,
         "key_id": r.key_id,
         "artifact_hash": r.artifact_hash,
@@ -539,10 +540,11 @@ def _decision_row(r: DecisionRecord) -> dict[str, Any]:
     }
 
 
-def _decision_record(m: Any) -> DecisionRecord:
+def decision_record(m: Any) -> DecisionRecord:
+    """The :class:`DecisionRecord` of one row (a mapping) of the ``decisions`` table."""
     return DecisionRecord(
         id=int(m["id"]),
-        time=_aware(m["time"]),
+        time=to_utc(m["time"]),
         trace_id=m["trace_id"],
         key_id=m["key_id"],
         artifact_hash=m["artifact_hash"],
@@ -561,16 +563,16 @@ def _key_record(m: Any) -> ApiKeyRecord:
         id=m["id"],
         name=m["name"],
         token_hash=m["token_hash"],
-        created_at=_aware(m["created_at"]),
-        revoked_at=None if m["revoked_at"] is None else _aware(m["revoked_at"]),
+        created_at=to_utc(m["created_at"]),
+        revoked_at=None if m["revoked_at"] is None else to_utc(m["revoked_at"]),
     )
 
 
 def _bench_run_row(m: Any) -> BenchRunRow:
     return BenchRunRow(
         run_id=m["run_id"],
-        started_at=_aware(m["started_at"]),
-        finished_at=_aware(m["finished_at"]),
+        started_at=to_utc(m["started_at"]),
+        finished_at=to_utc(m["finished_at"]),
         config_hash=m["config_hash"],
         git_commit=m["git_commit"],
         n_cells=int(m["n_cells"]),
@@ -581,7 +583,7 @@ def _bench_run_row(m: Any) -> BenchRunRow:
 def _score_row(m: Any) -> ScoreRow:
     return ScoreRow(
         id=int(m["id"]),
-        time=_aware(m["time"]),
+        time=to_utc(m["time"]),
         robustness=float(m["robustness"]),
         mltest=float(m["mltest"]),
     )
@@ -592,14 +594,12 @@ def _iso(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
-def _utc(t: datetime) -> datetime:
-    """Aware UTC for storage (a naive time is taken as UTC). SQLite stores the UTC wall time
-    as text, so text comparison orders times; PostgreSQL's timestamptz keeps the instant."""
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-
-
-def _aware(t: datetime) -> datetime:
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+def to_utc(t: datetime) -> datetime:
+    """``t`` in UTC, for storage and as read back (a naive time is UTC, see
+    :func:`mlrails.clock.utc`). Unlike ``clock.utc`` an aware time is converted: SQLite stores
+    the UTC wall time as text, so text comparison orders times; PostgreSQL's timestamptz
+    keeps the instant."""
+    return utc(t).astimezone(UTC)
 
 
 def _reason(exc: SQLAlchemyError, password: str | None = None) -> str:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from mlrails.store.database import Store, _decision_record, _utc
+from mlrails.store.database import Store, decision_record, to_utc
 from mlrails.store.records import DecisionRecord
 from mlrails.store.tables import decisions
 
@@ -22,7 +22,7 @@ def status_counts(store: Store, *, since: datetime | None = None) -> dict[int, i
     ``since`` (all of them without it), ordered by code."""
     stmt = select(decisions.c.status, func.count()).group_by(decisions.c.status)
     if since is not None:
-        stmt = stmt.where(decisions.c.time >= _utc(since))
+        stmt = stmt.where(decisions.c.time >= to_utc(since))
 
     def q() -> dict[int, int]:
         with store.engine.connect() as conn:
@@ -43,12 +43,12 @@ def recent_decisions(
     ``since`` and without those of status ``exclude_status`` (e.g. 200)."""
     stmt = select(decisions).order_by(decisions.c.id.desc()).limit(max(0, int(limit)))
     if since is not None:
-        stmt = stmt.where(decisions.c.time >= _utc(since))
+        stmt = stmt.where(decisions.c.time >= to_utc(since))
     if exclude_status is not None:
         stmt = stmt.where(decisions.c.status != exclude_status)
 
     def q() -> list[DecisionRecord]:
         with store.engine.connect() as conn:
-            return [_decision_record(m) for m in conn.execute(stmt).mappings()]
+            return [decision_record(m) for m in conn.execute(stmt).mappings()]
 
     return store._guarded(q)  # StoreUnavailable on failure
