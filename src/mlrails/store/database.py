@@ -214,7 +214,7 @@ class Store:
                 probe(conn)
             self._verify_files()
 
-        self._guarded(run)
+        self.guarded(run)
 
     def __enter__(self) -> Store:
         return self
@@ -228,14 +228,14 @@ class Store:
         if not records:
             return
         rows = [_decision_row(r) for r in records]
-        self._guarded(lambda: self._execute_write(insert(decisions), rows))
+        self.guarded(lambda: self._execute_write(insert(decisions), rows))
 
     def count_decisions(self) -> int:
         def q() -> int:
             with self.engine.connect() as conn:
                 return int(conn.execute(select(func.count()).select_from(decisions)).scalar_one())
 
-        return self._guarded(q)
+        return self.guarded(q)
 
     def iter_decisions(
         self, *, since: datetime | None = None, chunk: int = READ_CHUNK
@@ -252,7 +252,7 @@ class Store:
                 with self.engine.connect() as conn:
                     return [decision_record(m) for m in conn.execute(stmt).mappings()]
 
-            batch = self._guarded(q)
+            batch = self.guarded(q)
             if not batch:
                 return
             yield batch
@@ -271,7 +271,7 @@ class Store:
             "created_at": to_utc(record.created_at),
             "revoked_at": None if record.revoked_at is None else to_utc(record.revoked_at),
         }
-        self._guarded(lambda: self._execute_write(insert(api_keys), [row]))
+        self.guarded(lambda: self._execute_write(insert(api_keys), [row]))
 
     def get_key(self, key_id: str) -> ApiKeyRecord | None:
         def q() -> ApiKeyRecord | None:
@@ -280,7 +280,7 @@ class Store:
                 row = m.first()
             return None if row is None else _key_record(row)
 
-        return self._guarded(q)
+        return self.guarded(q)
 
     def list_keys(self) -> list[ApiKeyRecord]:
         def q() -> list[ApiKeyRecord]:
@@ -288,7 +288,7 @@ class Store:
                 stmt = select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)
                 return [_key_record(m) for m in conn.execute(stmt).mappings()]
 
-        return self._guarded(q)
+        return self.guarded(q)
 
     def revoke_key(self, key_id: str, when: datetime) -> bool:
         """Mark a key revoked; False when no active key has that id."""
@@ -301,7 +301,7 @@ class Store:
         def w() -> int:
             return self._transaction(lambda conn: int(conn.execute(stmt).rowcount))
 
-        return self._guarded(w) > 0
+        return self.guarded(w) > 0
 
     # -- benchmark runs -------------------------------------------------------------------
     def add_bench_run(self, record_json: dict[str, Any]) -> None:
@@ -328,7 +328,7 @@ class Store:
             except IntegrityError:
                 raise StoreError(f"run {row['run_id']!r} is already stored") from None
 
-        self._guarded(w)
+        self.guarded(w)
 
     def get_bench_run(self, run_id: str) -> dict[str, Any] | None:
         """The record (JSON form) of the run ``run_id``, or ``None``."""
@@ -339,7 +339,7 @@ class Store:
                 value = conn.execute(stmt).scalar_one_or_none()
             return None if value is None else dict(value)
 
-        return self._guarded(q)
+        return self.guarded(q)
 
     def list_bench_runs(self) -> list[BenchRunRow]:
         """Every stored benchmark run, oldest first (records left out)."""
@@ -350,7 +350,7 @@ class Store:
             with self.engine.connect() as conn:
                 return [_bench_run_row(m) for m in conn.execute(stmt).mappings()]
 
-        return self._guarded(q)
+        return self.guarded(q)
 
     # -- readiness scores -----------------------------------------------------------------
     def add_score(self, report_json: dict[str, Any]) -> int:
@@ -372,7 +372,7 @@ class Store:
             )
             return int(key[0]) if key is not None else 0
 
-        return self._guarded(w)
+        return self.guarded(w)
 
     def list_scores(self, limit: int | None = None) -> list[ScoreRow]:
         """The latest ``limit`` stored scores (all with ``None``), oldest first (reports
@@ -387,7 +387,7 @@ class Store:
                 rows = [_score_row(m) for m in conn.execute(stmt).mappings()]
             return rows[::-1]
 
-        return self._guarded(q)
+        return self.guarded(q)
 
     def get_score(self, score_id: int) -> dict[str, Any] | None:
         """The report (JSON form) of the stored score ``score_id``, or ``None``."""
@@ -398,7 +398,7 @@ class Store:
                 value = conn.execute(stmt).scalar_one_or_none()
             return None if value is None else dict(value)
 
-        return self._guarded(q)
+        return self.guarded(q)
 
     # -- internals ------------------------------------------------------------------------
     def _create_schema(self) -> None:
@@ -438,7 +438,9 @@ class Store:
         if self._files is not None:
             self._files.verify()
 
-    def _guarded(self, fn: Callable[[], _T]) -> _T:
+    def guarded(self, fn: Callable[[], _T]) -> _T:
+        """``fn()`` on this store; a database failure (or a value the driver refuses) becomes
+        :class:`StoreUnavailable` with a one-line reason, never the driver's exception."""
         if self._closed:
             raise StoreUnavailable("the store is closed")
         try:

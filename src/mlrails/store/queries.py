@@ -1,4 +1,4 @@
-"""Read-side summaries of the decision log for dashboards (the web UI at ``/ui``).
+"""Read-side summaries of the decision log for dashboards (the web UI at ``/ui``) and reports.
 
 Both queries stay within a time window: the status mix is one ``GROUP BY`` over the rows of
 the window (found through the ``time`` index), the recent decisions a newest-first scan on
@@ -8,9 +8,10 @@ with the traffic in the window, not with the size of the log.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 
 from mlrails.store.database import Store, decision_record, to_utc
 from mlrails.store.records import DecisionRecord
@@ -29,7 +30,7 @@ def status_counts(store: Store, *, since: datetime | None = None) -> dict[int, i
             rows = conn.execute(stmt).all()
         return {int(status): int(n) for status, n in sorted(rows)}
 
-    return store._guarded(q)  # StoreUnavailable on failure
+    return store.guarded(q)  # StoreUnavailable on failure
 
 
 def recent_decisions(
@@ -51,4 +52,40 @@ def recent_decisions(
         with store.engine.connect() as conn:
             return [decision_record(m) for m in conn.execute(stmt).mappings()]
 
-    return store._guarded(q)  # StoreUnavailable on failure
+    return store.guarded(q)  # StoreUnavailable on failure
+
+
+@dataclass(frozen=True)
+class LogSummary:
+    """The whole log at a glance: first and last decision time (as stored), mean latency,
+    decisions logged under an API key, distinct artifacts served."""
+
+    first: datetime | None
+    last: datetime | None
+    mean_latency_ms: float | None
+    keyed_decisions: int
+    artifacts_served: int
+
+
+def log_summary(store: Store) -> LogSummary:
+    """One aggregate query over every decision (``mlrails score`` reads it)."""
+    stmt = select(
+        func.min(decisions.c.time),
+        func.max(decisions.c.time),
+        func.avg(decisions.c.latency_ms),
+        func.count(decisions.c.key_id),
+        func.count(distinct(decisions.c.artifact_hash)),
+    )
+
+    def q() -> LogSummary:
+        with store.engine.connect() as conn:
+            first, last, latency, keyed, artifacts = conn.execute(stmt).one()
+        return LogSummary(
+            first=first if isinstance(first, datetime) else None,
+            last=last if isinstance(last, datetime) else None,
+            mean_latency_ms=None if latency is None else float(latency),
+            keyed_decisions=int(keyed or 0),
+            artifacts_served=int(artifacts or 0),
+        )
+
+    return store.guarded(q)  # StoreUnavailable on failure
