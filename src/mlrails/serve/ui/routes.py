@@ -48,6 +48,8 @@ from mlrails.serve.ui.common import (
     same_origin,
     ui_root,
 )
+from mlrails.serve.ui.descriptor_routes import install_descriptor_routes
+from mlrails.serve.ui.drift_routes import install_drift_routes
 from mlrails.serve.ui.session import COOKIE_NAME, SESSION_TTL_S, issue_session, verify_session
 from mlrails.serve.ui.templates import render
 from mlrails.serve.ui.view import (
@@ -97,10 +99,6 @@ def install_ui(app: FastAPI, backend: UiBackend, *, refresh_s: float = REFRESH_S
     router.add_api_route("/logout", ui.logout, methods=["POST"], response_class=Response)
     router.add_api_route("/assets/ui.css", ui.css, methods=["GET"], response_class=Response)
     router.add_api_route("/assets/ui.js", ui.js, methods=["GET"], response_class=Response)
-    # imported here: the descriptor pages reuse this module's helpers (sign-in, headers)
-    from mlrails.serve.ui.descriptor_routes import install_descriptor_routes
-    from mlrails.serve.ui.drift_routes import install_drift_routes
-
     install_descriptor_routes(router, ui)
     install_drift_routes(router, ui)
     app.include_router(router)
