@@ -11,9 +11,10 @@
 ===============================  ==============================================================
 
 Same sign-in, security headers and same-origin check as the rest of the UI
-(:mod:`mlrails.serve.ui.routes`). File paths are only ever built from the eight known kinds,
-never from request text. A save carries the SHA-256 of the file it was edited from, so an edit
-made on a stale page does not silently overwrite a newer file (409).
+(:mod:`mlrails.serve.ui.common`). File paths are only ever built from the eight known kinds,
+never from request text. A save carries the :func:`revision_token` of the file it was edited
+from (its SHA-256), so an edit made on a stale page does not silently overwrite a newer file
+(409).
 """
 
 from __future__ import annotations
