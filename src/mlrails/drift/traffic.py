@@ -18,6 +18,7 @@ import pandas as pd
 from mlrails.clock import utc
 from mlrails.errors import MlrailsError
 from mlrails.protocol.problem import INVALID_INPUT
+from mlrails.protocol.status import Outcome
 
 if TYPE_CHECKING:
     from mlrails.contract import InputContract
@@ -56,7 +57,7 @@ def refused_by_validation(record: DecisionRecord) -> bool:
     if record.problem is not None and record.problem.endswith("/" + INVALID_INPUT.slug):
         return True
     out = record.output
-    return isinstance(out, dict) and out.get("outcome") == INVALID_INPUT.outcome.value
+    return isinstance(out, dict) and out.get("outcome") == Outcome.INVALID_INPUT.value
 
 
 def inputs_frame(

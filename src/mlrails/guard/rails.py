@@ -509,6 +509,7 @@ class Rails:
         return verdicts
 
     def _set_problem(self, v: Verdict, kind: problems.ProblemType, detail: str) -> None:
+        assert kind.outcome is not None, f"{kind.slug} is not one of the guard's problems"
         v.outcome = kind.outcome
         v.status = self.policy.status_codes.code(kind.outcome)
         v.problem = kind.uri

@@ -3,8 +3,10 @@
 from mlrails.protocol.problem import (
     PROBLEM_MEDIA_TYPE,
     PROBLEM_TYPES,
+    SERVICE_PROBLEM_TYPES,
     Problem,
     ProblemType,
+    all_problem_uris,
 )
 from mlrails.protocol.status import DEFAULT_CODES, Outcome, StatusTable
 
@@ -12,8 +14,10 @@ __all__ = [
     "DEFAULT_CODES",
     "PROBLEM_MEDIA_TYPE",
     "PROBLEM_TYPES",
+    "SERVICE_PROBLEM_TYPES",
     "Outcome",
     "Problem",
     "ProblemType",
     "StatusTable",
+    "all_problem_uris",
 ]

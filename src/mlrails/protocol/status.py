@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,20 +25,8 @@ class Outcome(StrEnum):
     TIMEOUT = "timeout"
 
 
-DEFAULT_CODES: dict[Outcome, int] = {
-    Outcome.OK: 200,
-    Outcome.NOT_AUTHORITATIVE: 203,
-    Outcome.MIXED: 207,
-    Outcome.INVALID_INPUT: 400,
-    Outcome.UNAUTHORIZED: 401,
-    Outcome.ADVERSARIAL: 403,
-    Outcome.OUT_OF_DISTRIBUTION: 422,
-    Outcome.RATE_LIMITED: 429,
-    Outcome.MODEL_ERROR: 500,
-    Outcome.UPSTREAM_ERROR: 502,
-    Outcome.UNAVAILABLE: 503,
-    Outcome.TIMEOUT: 504,
-}
+#: an HTTP status code
+Code = Annotated[int, Field(ge=100, le=599)]
 
 
 class StatusTable(BaseModel):
@@ -45,18 +34,22 @@ class StatusTable(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ok: int = Field(200, ge=100, le=599)
-    not_authoritative: int = Field(203, ge=100, le=599)
-    mixed: int = Field(207, ge=100, le=599)
-    invalid_input: int = Field(400, ge=100, le=599)
-    unauthorized: int = Field(401, ge=100, le=599)
-    adversarial: int = Field(403, ge=100, le=599)
-    out_of_distribution: int = Field(422, ge=100, le=599)
-    rate_limited: int = Field(429, ge=100, le=599)
-    model_error: int = Field(500, ge=100, le=599)
-    upstream_error: int = Field(502, ge=100, le=599)
-    unavailable: int = Field(503, ge=100, le=599)
-    timeout: int = Field(504, ge=100, le=599)
+    ok: Code = 200
+    not_authoritative: Code = 203
+    mixed: Code = 207
+    invalid_input: Code = 400
+    unauthorized: Code = 401
+    adversarial: Code = 403
+    out_of_distribution: Code = 422
+    rate_limited: Code = 429
+    model_error: Code = 500
+    upstream_error: Code = 502
+    unavailable: Code = 503
+    timeout: Code = 504
 
     def code(self, outcome: Outcome) -> int:
         return int(getattr(self, outcome.value))
+
+
+#: the default code of each outcome (the defaults of :class:`StatusTable`, one field each)
+DEFAULT_CODES: dict[Outcome, int] = {o: StatusTable().code(o) for o in Outcome}

@@ -2,7 +2,8 @@
 
 Needs the ``serve`` extra (FastAPI, uvicorn, SQLAlchemy, prometheus-client); the rest of
 mlrails imports without it. Entry points: :func:`create_app` (an ASGI app around fitted
-rails and an open store), :class:`ServeSettings`, :class:`KeyRing`, :class:`ServerThread`.
+rails and an open store), :class:`Service` (what that app holds), :class:`ServeSettings`,
+:class:`KeyRing`, :class:`ServerThread`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from mlrails.serve.app import create_app
     from mlrails.serve.keys import IssuedKey, KeyRing
     from mlrails.serve.server import ServerThread, run_server
+    from mlrails.serve.service import Service
     from mlrails.serve.settings import ServeSettings
 
 _LAZY = {
@@ -21,6 +23,7 @@ _LAZY = {
     "KeyRing": "mlrails.serve.keys",
     "ServerThread": "mlrails.serve.server",
     "run_server": "mlrails.serve.server",
+    "Service": "mlrails.serve.service",
     "ServeSettings": "mlrails.serve.settings",
 }
 
@@ -33,4 +36,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'mlrails.serve' has no attribute {name!r}")
 
 
-__all__ = ["IssuedKey", "KeyRing", "ServeSettings", "ServerThread", "create_app", "run_server"]
+__all__ = [
+    "IssuedKey",
+    "KeyRing",
+    "ServeSettings",
+    "ServerThread",
+    "Service",
+    "create_app",
+    "run_server",
+]

@@ -1,7 +1,7 @@
 """How one prediction API speaks: request body → rows, verdicts → response.
 
 ``/v1/predict`` (mlrails' own JSON) and the Open Inference Protocol's ``infer`` share one
-pipeline (``_Service.run`` in app.py: body size limit, JSON, batch limit, guard under the time
+pipeline (``Service.run`` in service.py: body size limit, JSON, batch limit, guard under the time
 limit, decision log committed before the answer); only their dialects differ.
 """
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mlrails.errors import echo
-from mlrails.serve import problems
+from mlrails.protocol import problem as problems
 from mlrails.serve.problems import ServeError
 
 #: the media type the JSON endpoints accept

@@ -39,7 +39,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from mlrails.guard.verdict import Verdict
-from mlrails.serve.problems import all_problem_uris
+from mlrails.protocol.problem import all_problem_uris
+from mlrails.serve.routing import flat_routes
 
 if TYPE_CHECKING:
     from mlrails.drift.monitor import DriftCheck
@@ -75,13 +76,9 @@ def route_label(template: object, known: Collection[str]) -> str:
 
 def route_templates(routes: Iterable[object]) -> frozenset[str]:
     """The path templates of an app's routes, those of included routers too."""
-    routes = list(routes)
-    try:  # FastAPI >= 0.165 keeps an included router as one entry of app.routes
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # older FastAPI: included routes are copied into app.routes
-        return frozenset(p for r in routes if isinstance(p := getattr(r, "path", None), str))
-    contexts = iter_route_contexts(routes)  # type: ignore[arg-type]
-    return frozenset(p for c in contexts if isinstance(p := getattr(c, "path", None), str))
+    return frozenset(
+        p for r in flat_routes(routes) if isinstance(p := getattr(r, "path", None), str)
+    )
 
 
 def status_label(status: int) -> str:

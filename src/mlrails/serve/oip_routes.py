@@ -25,7 +25,7 @@ response members (``model_name``, ``id``, ``parameters`` with the verdicts, ``ou
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -34,8 +34,8 @@ from starlette.responses import Response
 from mlrails._json import dumps, loads
 from mlrails.contract.validate import Violation
 from mlrails.guard.verdict import Verdict
-from mlrails.protocol import PROBLEM_MEDIA_TYPE
-from mlrails.serve import problems
+from mlrails.protocol import problem as problems
+from mlrails.protocol.problem import PROBLEM_MEDIA_TYPE
 from mlrails.serve.decisions import RequestContext
 from mlrails.serve.oip import (
     InferPayload,
@@ -55,11 +55,9 @@ from mlrails.serve.openapi import (
     responses,
 )
 from mlrails.serve.payload import PayloadError, PredictPayload
-from mlrails.serve.problems import ServeError, json_response, problem_document
+from mlrails.serve.problems import ServeError, json_response
+from mlrails.serve.service import Caller, Service, instance_uri
 from mlrails.version import __version__
-
-if TYPE_CHECKING:
-    from mlrails.serve.app import Caller, _Service
 
 _REF = "#/components/schemas/"
 INFER_REQUEST_BODY: dict[str, Any] = {
@@ -71,9 +69,9 @@ INFER_REQUEST_BODY: dict[str, Any] = {
 
 
 @requires_key
-async def _authorize(request: Request) -> Any:
+async def _authorize(request: Request) -> Caller:
     """The caller (``Caller``) of an endpoint that needs a key; refusals carry ``error``."""
-    service: _Service = request.app.state.service
+    service: Service = request.app.state.service
     try:
         return await service.authorize(request)
     except ServeError as err:
@@ -81,7 +79,7 @@ async def _authorize(request: Request) -> Any:
 
 
 #: the caller of an OIP endpoint that needs an API key (401 / 429 before it runs)
-OipCaller = Annotated[Any, Depends(_authorize)]
+OipCaller = Annotated[Caller, Depends(_authorize)]
 
 
 def with_error(err: ServeError) -> ServeError:
@@ -101,7 +99,7 @@ def _is_v2(path: str) -> bool:
 class OipDialect:
     """``POST /v2/models/{name}/infer``: OIP tensors in, an OIP response with verdicts out."""
 
-    def __init__(self, service: _Service, model_name: str, model_version: str) -> None:
+    def __init__(self, service: Service, model_name: str, model_version: str) -> None:
         self.service = service
         self.model_name = model_name
         self.model_version = model_version
@@ -156,14 +154,14 @@ class OipDialect:
         if problem is None:
             return json_response(body, status, headers)
         doc = problem.to_dict()
-        doc["instance"] = f"urn:mlrails:trace:{ctx.trace_id}"
+        doc["instance"] = instance_uri(ctx.trace_id)
         doc["trace_id"] = ctx.trace_id
         doc["error"] = _error_text(doc)
         doc.update(body)
         return json_response(doc, status, headers, PROBLEM_MEDIA_TYPE)
 
 
-def install_oip(app: FastAPI, service: _Service) -> None:
+def install_oip(app: FastAPI, service: Service) -> None:
     """Add the OIP v2 routes to ``app`` (before its OpenAPI document is built)."""
     rails = service.rails
     settings = service.settings
@@ -207,9 +205,8 @@ def install_oip(app: FastAPI, service: _Service) -> None:
             return None
         status = codes.unavailable
         evidence = state.model_dump(exclude={"status", "artifact_hash"})
-        doc = problem_document(
-            problems.NOT_READY, status, state.why_not(), {"ready": False, **evidence}
-        )
+        extensions = {"ready": False, **evidence}
+        doc = problems.NOT_READY.problem(status, state.why_not(), extensions=extensions).to_dict()
         doc["error"] = _error_text(doc)
         headers = {"Retry-After": str(settings.retry_after_s)}
         return json_response(doc, status, headers, PROBLEM_MEDIA_TYPE)
@@ -361,7 +358,7 @@ def install_oip(app: FastAPI, service: _Service) -> None:
     _add_error_member_under_v2(app)
 
 
-def _metadata_parameters(service: _Service) -> dict[str, Any]:
+def _metadata_parameters(service: Service) -> dict[str, Any]:
     rails = service.rails
     contract = rails.contract
     params: dict[str, Any] = {

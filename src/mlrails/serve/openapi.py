@@ -26,8 +26,7 @@ from mlrails.contract.jsonschema import to_public_json_schema
 from mlrails.guard.rails import Rails
 from mlrails.models.remote import RemoteModel
 from mlrails.protocol import PROBLEM_MEDIA_TYPE
-from mlrails.protocol import problem as guard_problems
-from mlrails.serve import problems
+from mlrails.protocol import problem as problems
 from mlrails.serve.oip import OIP_MODELS
 from mlrails.serve.schemas import (
     ArtifactInfo,
@@ -110,45 +109,47 @@ def _ok(description: str, schema: str) -> Answer:
 def predict_answers(rails: Rails) -> list[Answer]:
     """Every answer of ``POST /v1/predict`` under this artifact's status table."""
     c = rails.policy.status_codes
-    g = guard_problems
-    p = problems
     ok = _ok("every safeguard passed: one verdict, or a batch", "PredictOk")
     return [
         Answer(c.ok, ok.description, ok.schema, (), ok.media_type),
         _problem(
             c.not_authoritative,
             "answered, not authoritative: the prediction is included",
-            g.LOW_CONFIDENCE.uri,
+            problems.LOW_CONFIDENCE.uri,
         ),
-        _problem(c.mixed, "batch with mixed outcomes: per-row 'verdicts'", g.MIXED.uri),
+        _problem(c.mixed, "batch with mixed outcomes: per-row 'verdicts'", problems.MIXED.uri),
         _problem(
             c.invalid_input,
             "malformed request or input violating the contract",
-            g.INVALID_INPUT.uri,
-            p.MALFORMED_REQUEST.uri,
+            problems.INVALID_INPUT.uri,
+            problems.MALFORMED_REQUEST.uri,
         ),
-        _problem(c.unauthorized, "missing, invalid or revoked API key", p.UNAUTHORIZED.uri),
-        _problem(c.adversarial, "suspected adversarial input: do not retry", g.ADVERSARIAL.uri),
-        _problem(413, "body or batch over the service's limit", p.PAYLOAD_TOO_LARGE.uri),
-        _problem(415, "body not JSON, or with a Content-Encoding", p.UNSUPPORTED_MEDIA_TYPE.uri),
+        _problem(c.unauthorized, "missing, invalid or revoked API key", problems.UNAUTHORIZED.uri),
+        _problem(
+            c.adversarial, "suspected adversarial input: do not retry", problems.ADVERSARIAL.uri
+        ),
+        _problem(413, "body or batch over the service's limit", problems.PAYLOAD_TOO_LARGE.uri),
+        _problem(
+            415, "body not JSON, or with a Content-Encoding", problems.UNSUPPORTED_MEDIA_TYPE.uri
+        ),
         _problem(
             c.out_of_distribution,
             "input unlike the training data: use a fallback",
-            g.OUT_OF_DISTRIBUTION.uri,
+            problems.OUT_OF_DISTRIBUTION.uri,
         ),
-        _problem(c.rate_limited, "rate limit exceeded; see Retry-After", p.RATE_LIMITED.uri),
+        _problem(c.rate_limited, "rate limit exceeded; see Retry-After", problems.RATE_LIMITED.uri),
         _problem(
             c.model_error,
             "the model raised an error (or the service failed)",
-            g.MODEL_ERROR.uri,
-            p.INTERNAL_ERROR.uri,
+            problems.MODEL_ERROR.uri,
+            problems.INTERNAL_ERROR.uri,
         ),
         _problem(
             c.unavailable,
             "decision log unavailable: nothing answered; see Retry-After",
-            p.UNAVAILABLE.uri,
+            problems.UNAVAILABLE.uri,
         ),
-        _problem(c.timeout, "the guarded model call exceeded its time limit", p.TIMEOUT.uri),
+        _problem(c.timeout, "the guarded model call exceeded its time limit", problems.TIMEOUT.uri),
         *_upstream_answers(rails),
     ]
 
@@ -171,12 +172,11 @@ def _upstream_answers(rails: Rails) -> list[Answer]:
 def authenticated_get_answers(rails: Rails, schema: str) -> list[Answer]:
     """Answers of a GET that needs an API key."""
     c = rails.policy.status_codes
-    p = problems
     return [
         _ok("OK", schema),
-        _problem(c.unauthorized, "missing, invalid or revoked API key", p.UNAUTHORIZED.uri),
-        _problem(c.rate_limited, "rate limit exceeded; see Retry-After", p.RATE_LIMITED.uri),
-        _problem(c.unavailable, "key store unavailable; see Retry-After", p.UNAVAILABLE.uri),
+        _problem(c.unauthorized, "missing, invalid or revoked API key", problems.UNAUTHORIZED.uri),
+        _problem(c.rate_limited, "rate limit exceeded; see Retry-After", problems.RATE_LIMITED.uri),
+        _problem(c.unavailable, "key store unavailable; see Retry-After", problems.UNAVAILABLE.uri),
     ]
 
 

@@ -1,126 +1,30 @@
-"""RFC 9457 problem documents for what the HTTP layer itself refuses.
+"""The HTTP side of problem documents: raising, answering and the app's error handlers.
 
-The guard's own problems (invalid input, out of distribution, adversarial, low confidence,
-model error) come from :mod:`mlrails.protocol`; these are the service's: a body that is not
-JSON, a missing key, an unknown route, a body too large, a rate limit, an unavailable store,
-a timeout. Every non-200 response of the service is one of the two, never a stack trace.
+The problem kinds and the document itself are :mod:`mlrails.protocol.problem`'s; here a
+:class:`ServeError` raised anywhere in the app becomes its ``application/problem+json``
+answer, and Starlette's own errors (404, 405, a request FastAPI could not validate, an
+unhandled exception) are answered as problem documents too: never a stack trace.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from mlrails._json import dumps
-from mlrails.protocol.problem import PROBLEM_BASE, PROBLEM_MEDIA_TYPE, PROBLEM_TYPES
+from mlrails.protocol import problem as problems
+from mlrails.protocol.problem import PROBLEM_MEDIA_TYPE, Problem, ProblemType
+from mlrails.serve.routing import flat_routes
 
-
-@dataclass(frozen=True)
-class HttpProblem:
-    """A problem kind raised by the service (not by the guard) and its fixed title."""
-
-    slug: str
-    title: str
-    description: str
-
-    @property
-    def uri(self) -> str:
-        return PROBLEM_BASE + self.slug
-
-
-MALFORMED_REQUEST = HttpProblem(
-    "malformed-request",
-    "The request body is not a valid prediction request",
-    "The body is not JSON, or not one of the accepted shapes ({instance: {...}}, "
-    "{instances: [...]}, {instances: {column: [...]}}). Fix the caller.",
-)
-UNAUTHORIZED = HttpProblem(
-    "unauthorized",
-    "Missing or invalid API key",
-    "Send a valid, unrevoked key as 'Authorization: Bearer TOKEN'.",
-)
-CROSS_SITE = HttpProblem(
-    "cross-site-request",
-    "Cross-site request refused",
-    "A form of the web UI was posted from another site (Origin or Sec-Fetch-Site); send it "
-    "from the UI's own pages.",
-)
-NOT_FOUND = HttpProblem("not-found", "No such resource", "The path is not served here.")
-METHOD_NOT_ALLOWED = HttpProblem(
-    "method-not-allowed",
-    "Method not allowed",
-    "The resource exists but not with this method; see the Allow header.",
-)
-PAYLOAD_TOO_LARGE = HttpProblem(
-    "payload-too-large",
-    "Request too large",
-    "The body or the batch exceeds the service's limit; split it into smaller requests.",
-)
-UNSUPPORTED_MEDIA_TYPE = HttpProblem(
-    "unsupported-media-type",
-    "Unsupported request body type",
-    "The body must be JSON (Content-Type application/json) and not encoded "
-    "(no Content-Encoding but identity).",
-)
-RATE_LIMITED = HttpProblem(
-    "rate-limited",
-    "Rate limit exceeded",
-    "This key sent more requests than its rate allows; retry after Retry-After seconds.",
-)
-UNAVAILABLE = HttpProblem(
-    "unavailable",
-    "Service unavailable",
-    "The decision log cannot record the request right now, so no answer is given; "
-    "retry after Retry-After seconds.",
-)
-NOT_READY = HttpProblem(
-    "not-ready",
-    "Service not ready",
-    "The model or the decision log is not available yet.",
-)
-TIMEOUT = HttpProblem(
-    "timeout",
-    "The model exceeded its time limit",
-    "The guarded model call took longer than the service's time limit.",
-)
-BAD_GATEWAY = HttpProblem(
-    "bad-gateway",
-    "The upstream model failed",
-    "In proxy mode (--upstream) the model served elsewhere refused the call, could not be "
-    "reached or answered something that is not a prediction; fall back.",
-)
-INTERNAL_ERROR = HttpProblem(
-    "internal-error",
-    "Internal error",
-    "The service failed unexpectedly; the trace id identifies the request in its logs.",
-)
-
-HTTP_PROBLEMS: dict[str, HttpProblem] = {
-    p.slug: p
-    for p in (
-        MALFORMED_REQUEST,
-        UNAUTHORIZED,
-        CROSS_SITE,
-        NOT_FOUND,
-        METHOD_NOT_ALLOWED,
-        PAYLOAD_TOO_LARGE,
-        UNSUPPORTED_MEDIA_TYPE,
-        RATE_LIMITED,
-        UNAVAILABLE,
-        NOT_READY,
-        TIMEOUT,
-        BAD_GATEWAY,
-        INTERNAL_ERROR,
-    )
-}
-
-
-def all_problem_uris() -> list[str]:
-    """Every problem type URI the service can answer with (guard's and service's)."""
-    return [p.uri for p in PROBLEM_TYPES.values()] + [p.uri for p in HTTP_PROBLEMS.values()]
+log = logging.getLogger("mlrails.serve")
 
 
 class ServeError(Exception):
@@ -128,7 +32,7 @@ class ServeError(Exception):
 
     def __init__(
         self,
-        kind: HttpProblem,
+        kind: ProblemType,
         status: int,
         detail: str,
         *,
@@ -143,19 +47,10 @@ class ServeError(Exception):
         self.extensions = dict(extensions or {})
 
     def document(self) -> dict[str, Any]:
-        return problem_document(self.kind, self.status, self.detail, self.extensions)
+        return self.kind.problem(self.status, self.detail, extensions=self.extensions).to_dict()
 
     def response(self) -> Response:
         return json_response(self.document(), self.status, self.headers, PROBLEM_MEDIA_TYPE)
-
-
-def problem_document(
-    kind: HttpProblem, status: int, detail: str, extensions: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    doc: dict[str, Any] = {"type": kind.uri, "title": kind.title, "status": status}
-    doc["detail"] = detail
-    doc.update(extensions or {})
-    return doc
 
 
 def json_response(
@@ -166,3 +61,73 @@ def json_response(
 ) -> Response:
     """A response with strict JSON (non-finite floats become null, never a 500)."""
     return Response(dumps(body), status_code=status, headers=headers, media_type=media_type)
+
+
+def problem_response(problem: Problem, headers: Mapping[str, str] | None = None) -> Response:
+    """``problem`` as its ``application/problem+json`` answer."""
+    return json_response(problem.to_dict(), problem.status, headers, PROBLEM_MEDIA_TYPE)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Answer :class:`ServeError`, Starlette's HTTP errors, request validation errors and
+    any unhandled exception with problem documents."""
+    app.add_exception_handler(ServeError, _serve_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _internal_error)
+
+
+async def _serve_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServeError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = exc.status_code
+    path = request.url.path[:200]
+    if code == 404:
+        kind, detail = problems.NOT_FOUND, f"nothing is served at {path}"
+    elif code == 405:
+        kind, detail = problems.METHOD_NOT_ALLOWED, f"{request.method} is not allowed on {path}"
+    else:
+        phrase = _phrase(code)
+        kind = ProblemType(phrase.lower().replace(" ", "-"), phrase, phrase)
+        detail = phrase
+    headers = dict(exc.headers or {})
+    if code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem_response(kind.problem(code, detail), headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path: Starlette's 405 names only the
+    first matching route's, and GET and POST on one path are two routes here."""
+    allowed: set[str] = set()
+    for route in flat_routes(request.app.router.routes):
+        methods = getattr(route, "methods", None)
+        if methods and route.matches(request.scope)[0] is not Match.NONE:
+            allowed.update(methods)
+    return sorted(allowed)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for e in exc.errors()[:5]:
+        loc = ".".join(str(x) for x in e.get("loc", ()))
+        parts.append(f"{loc}: {e.get('msg', 'invalid')}")
+    status = int(request.app.state.service.codes.invalid_input)
+    return problem_response(problems.MALFORMED_REQUEST.problem(status, "; ".join(parts)))
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return problem_response(problems.INTERNAL_ERROR.problem(500, "the service failed unexpectedly"))
+
+
+def _phrase(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Error"

@@ -11,9 +11,10 @@
 ===============================  ==============================================================
 
 Same sign-in, security headers and same-origin check as the rest of the UI
-(:mod:`mlrails.serve.ui.routes`). File paths are only ever built from the eight known kinds,
-never from request text. A save carries the SHA-256 of the file it was edited from, so an edit
-made on a stale page does not silently overwrite a newer file (409).
+(:mod:`mlrails.serve.ui.common`). File paths are only ever built from the eight known kinds,
+never from request text. A save carries the :func:`revision_token` of the file it was edited
+from (its SHA-256), so an edit made on a stale page does not silently overwrite a newer file
+(409).
 """
 
 from __future__ import annotations
@@ -41,6 +42,15 @@ from mlrails.descriptors import (
 )
 from mlrails.mismatch.check import check_descriptors
 from mlrails.mismatch.findings import MismatchReport
+from mlrails.serve.ui.common import (
+    StoreDown,
+    Viewer,
+    html,
+    now_text,
+    redirect,
+    same_origin,
+    ui_root,
+)
 from mlrails.serve.ui.descriptor_view import (
     directory_view,
     document_from_form,
@@ -50,12 +60,11 @@ from mlrails.serve.ui.descriptor_view import (
     report_view,
     skeleton,
 )
-from mlrails.serve.ui.routes import _html, _now_text, _redirect, _root, _same_origin, _StoreDown
 from mlrails.serve.ui.templates import render
 from mlrails.serve.ui.view import clip
 
 if TYPE_CHECKING:
-    from mlrails.serve.ui.routes import _Ui, _Viewer
+    from mlrails.serve.ui.routes import Ui
 
 #: largest descriptor form body read (413 beyond)
 MAX_DESCRIPTOR_FORM_BYTES = 256 * 1024
@@ -67,7 +76,7 @@ _ABSENT = "absent"
 _ENABLE = "mlrails serve --descriptors DIR"
 
 
-def install_descriptor_routes(router: APIRouter, ui: _Ui) -> None:
+def install_descriptor_routes(router: APIRouter, ui: Ui) -> None:
     """Add the descriptor and mismatch pages to the ``/ui`` router."""
     pages = _DescriptorPages(ui)
     router.add_api_route("/descriptors", pages.index, methods=["GET"], response_class=Response)
@@ -80,8 +89,9 @@ def install_descriptor_routes(router: APIRouter, ui: _Ui) -> None:
     router.add_api_route("/mismatch", pages.mismatch, methods=["GET"], response_class=Response)
 
 
-def file_hash(data: bytes | None) -> str:
-    """What a form remembers of the file it was made from: SHA-256, or ``absent``."""
+def revision_token(data: bytes | None) -> str:
+    """What an editor form remembers of the descriptor file it was made from (its ``_base``
+    field): the SHA-256 of the file's bytes, or ``absent`` for no file."""
     return _ABSENT if data is None else hashlib.sha256(data).hexdigest()
 
 
@@ -101,7 +111,7 @@ def _read_directory(directory: Path) -> tuple[DescriptorSet, str | None]:
 
 
 class _DescriptorPages:
-    def __init__(self, ui: _Ui) -> None:
+    def __init__(self, ui: Ui) -> None:
         self.ui = ui
 
     @property
@@ -115,13 +125,13 @@ class _DescriptorPages:
     ) -> tuple[dict[str, Any], Path] | Response:
         """The page context and the directory, or the response that ends the request: sign-in
         redirect, store down (503), or the 404 page saying how to enable these pages."""
-        root = _root(request)
+        root = ui_root(request)
         try:
-            viewer: _Viewer | None = await self.ui._viewer(request)
-        except _StoreDown:
-            return self.ui._store_down_page(request)
+            viewer: Viewer | None = await self.ui.viewer(request)
+        except StoreDown:
+            return self.ui.store_down_page(request)
         if viewer is None:
-            return _redirect(root + "/login")
+            return redirect(root + "/login")
         ctx: dict[str, Any] = {
             "root": root,
             "auth": self.ui.auth,
@@ -172,7 +182,7 @@ class _DescriptorPages:
             rows=directory_view(ds),
             ignored=[p.name for p in ds.ignored],
         )
-        return _html(page)
+        return html(page)
 
     async def editor(self, request: Request, kind: str) -> Response:
         entered = await self._enter(request, "descriptors")
@@ -196,17 +206,17 @@ class _DescriptorPages:
             saved=request.query_params.get("saved") == "1",
             notice=None,
             warnings=[_issue(w) for w in warnings],
-            base=file_hash(data),
+            base=revision_token(data),
             raw=_raw_text(data) if state == "unreadable" else None,
         )
-        return _html(page)
+        return html(page)
 
     async def save(self, request: Request, kind: str) -> Response:
         entered = await self._enter(request, "descriptors")
         if isinstance(entered, Response):
             return entered
         ctx, directory = entered
-        if not _same_origin(request):
+        if not same_origin(request):
             return _notice(
                 ctx, 403, "Cross-site save refused", "This form must be sent from this site.", None
             )
@@ -232,13 +242,13 @@ class _DescriptorPages:
             base = form.get("_base", "")
 
             def write() -> bool:
-                if file_hash(_read_bytes(path)) != base:
+                if revision_token(_read_bytes(path)) != base:
                     return False
                 write_descriptor(descriptor, path)  # temporary file, then os.replace
                 return True
 
             if await anyio.to_thread.run_sync(write):
-                return _redirect(f"{ctx['root']}/descriptors/{known}?saved=1")
+                return redirect(f"{ctx['root']}/descriptors/{known}?saved=1")
             status = 409
             notice = (
                 f"{name} changed on disk after this page was opened; nothing was saved. "
@@ -257,7 +267,7 @@ class _DescriptorPages:
             base=form.get("_base", ""),
             raw=None,
         )
-        return _html(page, status)
+        return html(page, status)
 
     async def mismatch(self, request: Request) -> Response:
         entered = await self._enter(request, "mismatch")
@@ -272,8 +282,8 @@ class _DescriptorPages:
             report = await anyio.to_thread.run_sync(check)
         except DescriptorError as exc:
             return _notice(ctx, 500, "Descriptor directory unreadable", str(exc), None, None)
-        page = render("mismatch.html", **ctx, r=report_view(report), generated=_now_text())
-        return _html(page)
+        page = render("mismatch.html", **ctx, r=report_view(report), generated=now_text())
+        return html(page)
 
 
 def _current(
@@ -335,7 +345,7 @@ def _notice(
         back=None if back is None else back[0],
         back_label="" if back is None else back[1],
     )
-    return _html(page, status)
+    return html(page, status)
 
 
 async def _read_form(request: Request, limit: int) -> dict[str, str] | None:

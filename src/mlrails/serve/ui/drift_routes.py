@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from mlrails.serve.ui.common import StoreDown, html, now_text, redirect, same_origin, ui_root
 from mlrails.serve.ui.drift_view import BAR_PX, drift_page
-from mlrails.serve.ui.routes import _html, _now_text, _redirect, _root, _same_origin, _StoreDown
 from mlrails.serve.ui.templates import render
 
 if TYPE_CHECKING:
-    from mlrails.serve.ui.routes import _Ui
+    from mlrails.serve.ui.routes import Ui
 
 
-def install_drift_routes(router: APIRouter, ui: _Ui) -> None:
+def install_drift_routes(router: APIRouter, ui: Ui) -> None:
     """Add the drift page to the ``/ui`` router."""
     page = _DriftPage(ui)
     router.add_api_route("/drift", page.show, methods=["GET"], response_class=Response)
@@ -32,17 +32,17 @@ def install_drift_routes(router: APIRouter, ui: _Ui) -> None:
 
 
 class _DriftPage:
-    def __init__(self, ui: _Ui) -> None:
+    def __init__(self, ui: Ui) -> None:
         self.ui = ui
 
     async def _signed_in(self, request: Request) -> Response | str | None:
         """None when signed in; else the response that ends the request."""
         try:
-            viewer = await self.ui._viewer(request)
-        except _StoreDown:
-            return self.ui._store_down_page(request)
+            viewer = await self.ui.viewer(request)
+        except StoreDown:
+            return self.ui.store_down_page(request)
         if viewer is None:
-            return _redirect(_root(request) + "/login")
+            return redirect(ui_root(request) + "/login")
         return viewer.key_id or ""
 
     async def show(self, request: Request) -> Response:
@@ -52,21 +52,21 @@ class _DriftPage:
         status = self.ui.b.drift.status
         page = render(
             "drift.html",
-            root=_root(request),
+            root=ui_root(request),
             auth=self.ui.auth,
             key_id=who or None,
             current="drift",
             p=drift_page(status),
             bar_px=BAR_PX,
-            generated=_now_text(),
+            generated=now_text(),
         )
-        return _html(page)
+        return html(page)
 
     async def run(self, request: Request) -> Response:
         who = await self._signed_in(request)
         if isinstance(who, Response):
             return who
-        if not _same_origin(request):
-            return _html("<!doctype html><title>refused</title><p>cross-site request refused", 403)
+        if not same_origin(request):
+            return html("<!doctype html><title>refused</title><p>cross-site request refused", 403)
         await self.ui.b.drift.run_once()
-        return _redirect(_root(request) + "/drift")
+        return redirect(ui_root(request) + "/drift")

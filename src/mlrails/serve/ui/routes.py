@@ -14,34 +14,42 @@
 Authentication follows the API's: with ``--auth off`` the UI is open (and says so); with
 auth on a browser signs in once with an API key and gets a session cookie (see
 :mod:`mlrails.serve.ui.session`). The API itself never accepts the cookie, so a page on
-another site cannot make a signed-in browser call ``/v1/predict``. Every UI response carries
-a strict Content-Security-Policy (scripts only from ``/ui/assets``), ``no-store`` caching
-and ``frame-ancestors 'none'``.
+another site cannot make a signed-in browser call ``/v1/predict``. The security headers and
+the same-origin check of forms are :mod:`mlrails.serve.ui.common`'s.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import anyio.to_thread
 from fastapi import APIRouter, FastAPI, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from mlrails.guard.rails import Rails
-from mlrails.protocol import PROBLEM_MEDIA_TYPE
-from mlrails.serve import problems
+from mlrails.protocol import problem as problems
 from mlrails.serve.drift_job import DriftMonitor
 from mlrails.serve.keys import KeyRing
-from mlrails.serve.problems import json_response, problem_document
+from mlrails.serve.problems import problem_response
 from mlrails.serve.ratelimit import RateLimiter
 from mlrails.serve.settings import ServeSettings
 from mlrails.serve.ui.assets import CSS, JS
+from mlrails.serve.ui.common import (
+    SECURITY_HEADERS,
+    StoreDown,
+    Viewer,
+    html,
+    now_text,
+    redirect,
+    same_origin,
+    ui_root,
+)
+from mlrails.serve.ui.descriptor_routes import install_descriptor_routes
+from mlrails.serve.ui.drift_routes import install_drift_routes
 from mlrails.serve.ui.session import COOKIE_NAME, SESSION_TTL_S, issue_session, verify_session
 from mlrails.serve.ui.templates import render
 from mlrails.serve.ui.view import (
@@ -62,17 +70,6 @@ REFRESH_S = 2.0
 #: largest sign-in form body read
 _MAX_FORM_BYTES = 4096
 
-SECURITY_HEADERS: Mapping[str, str] = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-        "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-
 
 class UiBackend(Protocol):
     """What the UI needs from the service."""
@@ -91,20 +88,9 @@ class UiBackend(Protocol):
     def drift(self) -> DriftMonitor: ...
 
 
-@dataclass(frozen=True)
-class _Viewer:
-    """Who looks at the UI: the API key's id, or None with auth off."""
-
-    key_id: str | None
-
-
-class _StoreDown(Exception):
-    pass
-
-
 def install_ui(app: FastAPI, backend: UiBackend, *, refresh_s: float = REFRESH_S) -> None:
     """Add the ``/ui`` routes to ``app``."""
-    ui = _Ui(backend, refresh_s)
+    ui = Ui(backend, refresh_s)
     router = APIRouter(prefix="/ui", include_in_schema=False)
     router.add_api_route("", ui.dashboard, methods=["GET"], response_class=Response)
     router.add_api_route("/live", ui.live, methods=["GET"], response_class=Response)
@@ -113,33 +99,15 @@ def install_ui(app: FastAPI, backend: UiBackend, *, refresh_s: float = REFRESH_S
     router.add_api_route("/logout", ui.logout, methods=["POST"], response_class=Response)
     router.add_api_route("/assets/ui.css", ui.css, methods=["GET"], response_class=Response)
     router.add_api_route("/assets/ui.js", ui.js, methods=["GET"], response_class=Response)
-    # imported here: the descriptor pages reuse this module's helpers (sign-in, headers)
-    from mlrails.serve.ui.descriptor_routes import install_descriptor_routes
-    from mlrails.serve.ui.drift_routes import install_drift_routes
-
     install_descriptor_routes(router, ui)
     install_drift_routes(router, ui)
     app.include_router(router)
 
 
-def _root(request: Request) -> str:
-    return str(request.scope.get("root_path", "")).rstrip("/") + "/ui"
+class Ui:
+    """The dashboard, sign-in and assets; the other pages reach the service and the sign-in
+    through it."""
 
-
-def _html(body: str, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(
-        body,
-        status_code=status,
-        media_type="text/html; charset=utf-8",
-        headers={**SECURITY_HEADERS, **(headers or {})},
-    )
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303, headers=dict(SECURITY_HEADERS))
-
-
-class _Ui:
     def __init__(self, backend: UiBackend, refresh_s: float) -> None:
         self.b = backend
         self.refresh_ms = max(500, int(refresh_s * 1000))
@@ -151,27 +119,27 @@ class _Ui:
         return self.b.settings.auth
 
     # -- who is looking ------------------------------------------------------------------
-    async def _viewer(self, request: Request) -> _Viewer | None:
+    async def viewer(self, request: Request) -> Viewer | None:
         if not self.auth:
-            return _Viewer(None)
+            return Viewer(None)
         cookie = request.cookies.get(COOKIE_NAME)
         if not cookie:
             return None
         try:
             record = await anyio.to_thread.run_sync(verify_session, self.b.keys, cookie)
         except StoreUnavailable:
-            raise _StoreDown from None
-        return None if record is None else _Viewer(record.id)
+            raise StoreDown from None
+        return None if record is None else Viewer(record.id)
 
     # -- pages ---------------------------------------------------------------------------
     async def dashboard(self, request: Request) -> Response:
-        root = _root(request)
+        root = ui_root(request)
         try:
-            viewer = await self._viewer(request)
-        except _StoreDown:
-            return self._store_down_page(request)
+            viewer = await self.viewer(request)
+        except StoreDown:
+            return self.store_down_page(request)
         if viewer is None:
-            return _redirect(root + "/login")
+            return redirect(root + "/login")
         window = window_seconds(request.query_params.get("window"))
         live, status = await self._live_context(window)
         page = render(
@@ -186,36 +154,36 @@ class _Ui:
             window=window,
             **live,
         )
-        return _html(page, status)
+        return html(page, status)
 
     async def live(self, request: Request) -> Response:
         try:
-            viewer = await self._viewer(request)
-        except _StoreDown:
-            return _html(
+            viewer = await self.viewer(request)
+        except StoreDown:
+            return html(
                 render("live.html", **self._empty_live(900, "the key store is unavailable")), 503
             )
         if viewer is None:
-            doc = problem_document(
-                problems.UNAUTHORIZED, 401, f"sign in at {_root(request)}/login first"
+            problem = problems.UNAUTHORIZED.problem(
+                401, f"sign in at {ui_root(request)}/login first"
             )
             headers = {**SECURITY_HEADERS, "WWW-Authenticate": 'Bearer realm="mlrails"'}
-            return json_response(doc, 401, headers, PROBLEM_MEDIA_TYPE)
+            return problem_response(problem, headers)
         window = window_seconds(request.query_params.get("window"))
         live, status = await self._live_context(window)
-        return _html(render("live.html", **live), status)
+        return html(render("live.html", **live), status)
 
     async def login_form(self, request: Request) -> Response:
-        root = _root(request)
+        root = ui_root(request)
         if not self.auth:
-            return _redirect(root)
+            return redirect(root)
         return self._login_page(root, None, 200)
 
     async def login(self, request: Request) -> Response:
-        root = _root(request)
+        root = ui_root(request)
         if not self.auth:
-            return _redirect(root)
-        if not _same_origin(request):
+            return redirect(root)
+        if not same_origin(request):
             return self._login_page(root, "cross-site sign-in refused", 403)
         if self.b.rate is not None:
             host = request.client.host if request.client else "unknown"
@@ -240,7 +208,7 @@ class _Ui:
                 {"WWW-Authenticate": 'Bearer realm="mlrails"'},
             )
         value, ttl = issue_session(record)
-        response = _redirect(root)
+        response = redirect(root)
         response.set_cookie(
             COOKIE_NAME,
             value,
@@ -253,11 +221,11 @@ class _Ui:
         return response
 
     async def logout(self, request: Request) -> Response:
-        root = _root(request)
-        if not _same_origin(request):  # another site must not sign a browser out either
-            doc = problem_document(problems.CROSS_SITE, 403, "sign out from this site's own pages")
-            return json_response(doc, 403, dict(SECURITY_HEADERS), PROBLEM_MEDIA_TYPE)
-        response = _redirect(root + "/login" if self.auth else root)
+        root = ui_root(request)
+        if not same_origin(request):  # another site must not sign a browser out either
+            problem = problems.CROSS_SITE.problem(403, "sign out from this site's own pages")
+            return problem_response(problem, dict(SECURITY_HEADERS))
+        response = redirect(root + "/login" if self.auth else root)
         response.delete_cookie(
             COOKIE_NAME,
             path=root,
@@ -282,22 +250,22 @@ class _Ui:
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         page = render("login.html", root=root, error=error, ttl_hours=SESSION_TTL_S // 3600)
-        return _html(page, status, headers)
+        return html(page, status, headers)
 
-    def _store_down_page(self, request: Request) -> Response:
+    def store_down_page(self, request: Request) -> Response:
         page = render(
             "login.html",
-            root=_root(request),
+            root=ui_root(request),
             error="the key store is unavailable; retry later",
             ttl_hours=SESSION_TTL_S // 3600,
         )
-        return _html(page, 503, {"Retry-After": str(self.b.settings.retry_after_s)})
+        return html(page, 503, {"Retry-After": str(self.b.settings.retry_after_s)})
 
     def _empty_live(self, window: int, error: str | None) -> dict[str, Any]:
         return {
             "mix": {"total": 0, "rows": []},
             "recent": [],
-            "generated": _now_text(),
+            "generated": now_text(),
             "window_label": WINDOWS.get(window, f"{window} s"),
             "error": error,
             "ok": self.ok,
@@ -330,23 +298,6 @@ def _asset_headers() -> dict[str, str]:
         "Cache-Control": "no-cache",
         "Content-Security-Policy": "default-src 'none'",
     }
-
-
-def _now_text() -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-
-
-def _same_origin(request: Request) -> bool:
-    """False when the browser says the form was posted from another site (Fetch metadata,
-    else the Origin header); clients that send neither (curl) are let through."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return False
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    host = request.headers.get("host", "")
-    return origin != "null" and urlsplit(origin).netloc.lower() == host.lower()
 
 
 async def _read_form(request: Request) -> dict[str, str]:
