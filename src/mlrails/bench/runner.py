@@ -24,7 +24,6 @@ from pydantic import ValidationError
 from mlrails.bench.executors import Executor, PairSource
 from mlrails.bench.grid import GridConfig, PairConfig, run_grid
 from mlrails.bench.provenance import (
-    ProvenanceError,
     artifact_hash,
     config_hash,
     data_hashes,
@@ -34,7 +33,7 @@ from mlrails.bench.provenance import (
 )
 from mlrails.bench.record import CellRecord, PairRecord, RecordError, RunRecord, first_error
 from mlrails.guard.rails import Rails
-from mlrails.measure import machine, package_versions
+from mlrails.measure import ProvenanceError, machine, package_versions
 
 Progress = Callable[[CellRecord], None]
 
