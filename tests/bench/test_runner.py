@@ -12,9 +12,10 @@ import pytest
 
 from mlrails.bench.gate import compare_to_baseline
 from mlrails.bench.grid import GridConfig
-from mlrails.bench.provenance import ProvenanceError, artifact_hash, config_hash
+from mlrails.bench.provenance import artifact_hash, config_hash
 from mlrails.bench.record import RecordError, RunRecord
 from mlrails.bench.runner import ABSENT, Mismatch, compare_cells, run_benchmark, verify_record
+from mlrails.measure import ProvenanceError
 
 DATA = {"bundled": "breast_cancer"}
 KEYS = ["model:none/s1/seed0", "model:gaussian_noise/s1/seed0", "model:gaussian_noise/s5/seed0"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -22,8 +22,6 @@ from mlrails.bench.cell import N_RESAMPLES, CellSpec, run_cell
 from mlrails.bench.record import CellRecord
 from mlrails.errors import MlrailsError
 from mlrails.guard.rails import Rails
-
-Progress = Callable[[CellRecord], None]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,9 @@ from mlrails.errors import DataError, MlrailsError
 from mlrails.guard.rails import Rails
 from mlrails.tabular_io import read_table
 
+#: called with each cell's record as soon as it is done (in grid order): a progress bar
+CellCallback = Callable[[CellRecord], None]
+
 
 def _check_severities(v: list[int]) -> list[int]:
     bad = [s for s in v if s not in SEVERITIES]
@@ -317,7 +320,7 @@ def run_grid(
     X: pd.DataFrame | NDArray[Any],
     y: NDArray[Any],
     reference: Any = None,
-    progress: Callable[[CellRecord], None] | None = None,
+    progress: CellCallback | None = None,
     *,
     rails: dict[str, Rails] | None = None,
     executor: Executor | None = None,

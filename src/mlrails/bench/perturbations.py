@@ -27,6 +27,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from mlrails.errors import MlrailsError
+from mlrails.registry import Registry
 
 SEVERITIES = (1, 2, 3, 4, 5)
 Kind = Literal["tabular", "image"]
@@ -62,31 +63,27 @@ class Perturbation(ABC):
         return self.apply(X, np.asarray(y), severity, np.random.default_rng(seed))
 
 
-_REGISTRY: dict[str, type[Perturbation]] = {}
+#: every registered perturbation class by name
+PERTURBATIONS: Registry[type[Perturbation]] = Registry(
+    "perturbation", error=PerturbationError, conflict=TypeError
+)
 
 
 def register(cls: type[Perturbation]) -> type[Perturbation]:
     """Class decorator: make ``cls`` available by its ``name``."""
     if not getattr(cls, "name", None) or getattr(cls, "kind", None) not in ("tabular", "image"):
         raise TypeError(f"{cls.__name__} needs a name and kind 'tabular' or 'image'")
-    if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
-        raise TypeError(f"perturbation {cls.name!r} is already registered")
-    _REGISTRY[cls.name] = cls
-    return cls
+    return PERTURBATIONS.add(cls.name, cls)
 
 
 def available(kind: Kind | None = None) -> list[str]:
     """Registered perturbation names (of one kind), sorted."""
-    return sorted(n for n, c in _REGISTRY.items() if kind is None or c.kind == kind)
+    return PERTURBATIONS.names(None if kind is None else lambda c: c.kind == kind)
 
 
 def make(name: str, **params: Any) -> Perturbation:
     """An instance of the perturbation registered as ``name``."""
-    cls = _REGISTRY.get(name)
-    if cls is None:
-        raise PerturbationError(
-            f"unknown perturbation {name!r}; available: {', '.join(available())}"
-        )
+    cls = PERTURBATIONS.get(name)
     try:
         return cls(**params)
     except TypeError as exc:

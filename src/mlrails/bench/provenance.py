@@ -31,6 +31,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlrails.artifact.manifest import read_manifest
 from mlrails.bench.cell import rows_hash
 from mlrails.bench.record import PairRecord
 from mlrails.measure import ProvenanceError, file_hash
@@ -113,10 +114,11 @@ def artifact_hash(path: Path) -> str:
 
 def model_hash(pair: PairConfig) -> str:
     """SHA-256 of the pair's model file, else of the artifact's bundled model file, else the
-    artifact hash written in its manifest (it covers the model's probe predictions)."""
+    artifact hash written in its manifest (it covers the model's probe predictions).
+    :class:`~mlrails.errors.ArtifactError` if the artifact has no readable manifest."""
     if pair.model is not None:
         return file_hash(Path(pair.model))
-    manifest = _manifest(Path(pair.artifact))
+    _, manifest = read_manifest(Path(pair.artifact))
     bundled = manifest.get("model_file")
     if isinstance(bundled, str) and bundled:
         return file_hash(Path(pair.artifact) / bundled)
@@ -124,19 +126,6 @@ def model_hash(pair: PairConfig) -> str:
     if not isinstance(fingerprint, str):
         raise ProvenanceError(f"{pair.artifact}: manifest.json has no artifact_hash")
     return fingerprint
-
-
-def _manifest(path: Path) -> dict[str, Any]:
-    f = path / "manifest.json"
-    try:
-        raw = json.loads(f.read_bytes())
-    except OSError as exc:
-        raise ProvenanceError(f"{f}: cannot read ({exc.strerror or exc})") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ProvenanceError(f"{f}: not valid JSON ({exc})") from None
-    if not isinstance(raw, dict):
-        raise ProvenanceError(f"{f}: not an artifact manifest")
-    return raw
 
 
 def pair_record(pair: PairConfig, rails: Rails) -> PairRecord:

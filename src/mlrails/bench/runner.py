@@ -13,7 +13,6 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,9 +21,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from mlrails.bench.executors import Executor, PairSource
-from mlrails.bench.grid import GridConfig, PairConfig, run_grid
+from mlrails.bench.grid import CellCallback, GridConfig, PairConfig, run_grid
 from mlrails.bench.provenance import (
-    ProvenanceError,
     artifact_hash,
     config_hash,
     data_hashes,
@@ -34,9 +32,7 @@ from mlrails.bench.provenance import (
 )
 from mlrails.bench.record import CellRecord, PairRecord, RecordError, RunRecord, first_error
 from mlrails.guard.rails import Rails
-from mlrails.measure import machine, package_versions
-
-Progress = Callable[[CellRecord], None]
+from mlrails.measure import ProvenanceError, machine, package_versions
 
 #: cell fields that measure the run, not its results: never compared
 VOLATILE = frozenset({"wall_s", "peak_mb"})
@@ -68,7 +64,7 @@ class VerifyResult:
 def run_benchmark(
     config: GridConfig,
     *,
-    progress: Progress | None = None,
+    progress: CellCallback | None = None,
     executor: Executor | None = None,
     config_dir: Path | None = None,
 ) -> RunRecord:
@@ -113,7 +109,7 @@ def verify_record(
     record: RunRecord,
     *,
     executor: Executor | None = None,
-    progress: Progress | None = None,
+    progress: CellCallback | None = None,
 ) -> VerifyResult:
     """Re-run ``record``'s config and compare every cell exactly (all but wall time and
     peak memory). :class:`ProvenanceError` if the data, an artifact or a model no longer

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -13,6 +12,7 @@ import pytest
 
 from mlrails.bench.cell import CellSpec, run_cell
 from mlrails.bench.compare import compare_pairs
+from mlrails.bench.gate import GateResult, GateTest
 from mlrails.bench.record import CellRecord, Machine, PairRecord, RunRecord
 from mlrails.bench.report import PRECISION, render_html, render_markdown, write_report
 from mlrails.bench.svg import MARGIN, Series, line_chart, nice_ticks
@@ -274,26 +274,30 @@ def test_failed_cells_are_listed_with_escaped_errors(
 
 
 def test_gate_banner(record: RunRecord) -> None:
-    reg = SimpleNamespace(
+    reg = GateTest(
         key="forest:gaussian_noise/s5/seed0",
         metric="accuracy",
         baseline=0.93,
         current=0.71,
+        difference=0.71 - 0.93,
+        test="mcnemar-exact",
+        p=0.0001,
         p_holm=0.0004,
+        regressed=True,
     )
-    bad = render_html(record, gate=SimpleNamespace(ok=False, regressions=[reg]))
+    bad = render_html(record, gate=GateResult(tests=[reg]))
     d = Doc()
     d.feed(bad)
     assert d.find("div", data_gate="fail") and not d.find("div", data_gate="pass")
     assert "1 regression" in bad and reg.key in bad and "0.710" in bad and "&lt;0.001" in bad
-    good = render_html(record, gate=SimpleNamespace(ok=True, regressions=[]))
+    good = render_html(record, gate=GateResult(tests=[]))
     assert 'data-gate="pass"' in good and 'data-gate="fail"' not in good
     assert "data-gate" not in render_html(record)
-    md = render_markdown(record, gate=SimpleNamespace(ok=False, regressions=[reg]))
+    md = render_markdown(record, gate=GateResult(tests=[reg]))
     assert "**Regression gate: FAILED**" in md and reg.key in md
-    assert "**Regression gate: PASSED**" in render_markdown(record, gate={"ok": True})
+    assert "**Regression gate: PASSED**" in render_markdown(record, gate=GateResult(tests=[]))
     # a gate can fail on a cell that is missing or newly failed, without any regression
-    lost = SimpleNamespace(ok=False, regressions=[], missing=["forest:blur/s1/seed0"], failed=[])
+    lost = GateResult(tests=[], missing=["forest:blur/s1/seed0"], failed=[])
     assert "0 regressions" in render_html(record, gate=lost)
     assert "1 cells missing from this run: <code>forest:blur/s1/seed0</code>" in render_html(
         record, gate=lost
@@ -375,7 +379,7 @@ def test_markdown_lists_failed_cells_safely(record: RunRecord) -> None:
 
 
 def test_write_report(record: RunRecord, tmp_path: Path) -> None:
-    h, m = write_report(record, tmp_path / "out", gate={"ok": True, "regressions": []})
+    h, m = write_report(record, tmp_path / "out", gate=GateResult(tests=[]))
     assert h.name == "report.html" and m.name == "summary.md"
     assert 'data-gate="pass"' in h.read_text(encoding="utf-8")
     assert m.read_text(encoding="utf-8").startswith("# Robustness benchmark")
