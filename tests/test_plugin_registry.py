@@ -34,11 +34,11 @@ def test_unknown_name_raises_the_chosen_error_listing_known_names() -> None:
     reg: Registry[int] = Registry("attack", error=_Boom)
     reg.add("fgsm", 1)
     reg.add("hopskipjump", 2)
-    with pytest.raises(_Boom, match=r"unknown attack 'carlini'; known: fgsm, hopskipjump"):
+    with pytest.raises(_Boom, match=r"unknown attack 'carlini'; available: fgsm, hopskipjump"):
         reg.get("carlini")
     with pytest.raises(KeyError):
         reg["carlini"]  # plain mapping access stays a KeyError
-    with pytest.raises(ValueError, match="unknown thing 'x'; known: none"):
+    with pytest.raises(ValueError, match="unknown thing 'x'; available: none"):
         Registry[int]("thing").get("x")
 
 
@@ -82,7 +82,7 @@ def test_plugins_are_imported_on_the_first_unknown_lookup(
     reg.add("early", 1)
     assert reg.get("early") == 1 and "_mlrails_plugin_x" not in sys.modules  # known: no import
     assert reg.get("late") == 7  # unknown: the plugin was imported and registered it
-    with pytest.raises(ValueError, match="unknown thing 'nope'; known: early, late"):
+    with pytest.raises(ValueError, match="unknown thing 'nope'; available: early, late"):
         reg.get("nope")  # the missing plugin module is skipped, not an error
     (tmp_path / "_mlrails_plugin_y.py").write_text("import _mlrails_no_such_dependency\n")
     broken: Registry[int] = Registry("thing", plugins=("_mlrails_plugin_y",))

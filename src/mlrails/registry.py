@@ -24,7 +24,7 @@ Item = TypeVar("Item")
 class Registry(Mapping[str, T], Generic[T]):
     """Objects of one kind by name (in registration order).
 
-    ``kind`` names them in messages (``"unknown attack 'x'; known: a, b"``); ``error`` is raised
+    ``kind`` names them in messages (``"unknown attack 'x'; available: a, b"``); ``error`` is raised
     for an unknown name (``ValueError`` by default) and ``conflict`` for a name taken by another
     object (``ValueError`` by default).
     """
@@ -68,7 +68,7 @@ class Registry(Mapping[str, T], Generic[T]):
             return self._items[name]
         except (KeyError, TypeError):
             known = ", ".join(self.names()) or "none"
-            raise self.error(f"unknown {self.kind} {name!r}; known: {known}") from None
+            raise self.error(f"unknown {self.kind} {name!r}; available: {known}") from None
 
     def names(self, where: Callable[[T], bool] | None = None) -> list[str]:
         """The registered names (of the objects ``where`` accepts), sorted."""

@@ -16,9 +16,9 @@ from mlrails.bench.cell import rows_hash
 from mlrails.bench.grid import GridConfig, PairConfig
 from mlrails.bench.provenance import (
     ProvenanceError,
-    artifact_hash,
     config_hash,
     data_hashes,
+    directory_hash,
     git_commit,
     model_hash,
     pair_record,
@@ -86,7 +86,7 @@ def test_data_hashes_are_row_hashes(cancer: Any) -> None:
 def test_artifact_hash_covers_every_file_and_not_the_location(
     artifact: Path, tmp_path: Path
 ) -> None:
-    h = artifact_hash(artifact)
+    h = directory_hash(artifact)
     files = sorted(p.name for p in artifact.iterdir())
     expected = hashlib.sha256()
     for name in files:
@@ -95,15 +95,15 @@ def test_artifact_hash_covers_every_file_and_not_the_location(
     assert h == expected.hexdigest()
     copy = tmp_path / "elsewhere" / "rails"
     shutil.copytree(artifact, copy)
-    assert artifact_hash(copy) == h
+    assert directory_hash(copy) == h
     with (copy / "policy.json").open("ab") as f:
         f.write(b"\n")
-    changed = artifact_hash(copy)
+    changed = directory_hash(copy)
     assert changed != h
     (copy / "notes.txt").write_text("x")
-    assert artifact_hash(copy) not in (h, changed)
+    assert directory_hash(copy) not in (h, changed)
     with pytest.raises(ProvenanceError, match="not an artifact directory"):
-        artifact_hash(tmp_path / "missing")
+        directory_hash(tmp_path / "missing")
 
 
 def test_model_hash_and_pair_record(artifact: Path, cancer_rails: Any, tmp_path: Path) -> None:
@@ -117,7 +117,7 @@ def test_model_hash_and_pair_record(artifact: Path, cancer_rails: Any, tmp_path:
     assert model_hash(with_model) == hashlib.sha256(b"weights").hexdigest()
     rec = pair_record(pair, cancer_rails)
     assert rec.name == "forest" and rec.artifact == str(artifact) and rec.model is None
-    assert rec.artifact_hash == artifact_hash(artifact)
+    assert rec.artifact_hash == directory_hash(artifact)
     assert rec.model_hash == model_hash(pair)
     assert (rec.model_class, rec.task) == (
         "sklearn.ensemble._forest.RandomForestClassifier",

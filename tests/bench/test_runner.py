@@ -12,7 +12,7 @@ import pytest
 
 from mlrails.bench.gate import compare_to_baseline
 from mlrails.bench.grid import GridConfig
-from mlrails.bench.provenance import artifact_hash, config_hash
+from mlrails.bench.provenance import config_hash, directory_hash
 from mlrails.bench.record import RecordError, RunRecord
 from mlrails.bench.runner import ABSENT, Mismatch, compare_cells, run_benchmark, verify_record
 from mlrails.measure import ProvenanceError
@@ -55,7 +55,7 @@ def test_the_record_holds_cells_and_provenance(run: tuple[RunRecord, Path], arti
     assert rec.config_hash == config_hash(config(artifact))
     assert set(rec.data_hashes) == {"test", "reference"}
     [pair] = rec.pairs
-    assert pair.name == "model" and pair.artifact_hash == artifact_hash(artifact)
+    assert pair.name == "model" and pair.artifact_hash == directory_hash(artifact)
     assert pair.task == "classification" and pair.model_class.endswith("RandomForestClassifier")
     assert rec.seeds == [0] and rec.executor == "local" and rec.packages["numpy"]
     assert rec.started_at <= rec.finished_at and rec.wall_s > 0

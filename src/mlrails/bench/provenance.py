@@ -100,7 +100,7 @@ def data_hashes(X: Any, y: Any, reference: Any = None) -> dict[str, str]:
     return out
 
 
-def artifact_hash(path: Path) -> str:
+def directory_hash(path: Path) -> str:
     """SHA-256 over the sorted ``(relative path, file SHA-256)`` of every file under the
     artifact directory ``path``."""
     if not path.is_dir():
@@ -134,7 +134,7 @@ def pair_record(pair: PairConfig, rails: Rails) -> PairRecord:
     return PairRecord(
         name=pair.name,
         artifact=str(pair.artifact),
-        artifact_hash=artifact_hash(Path(pair.artifact)),
+        artifact_hash=directory_hash(Path(pair.artifact)),
         model=None if pair.model is None else str(pair.model),
         model_hash=model_hash(pair),
         model_class=info.model_class,

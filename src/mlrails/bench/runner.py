@@ -23,9 +23,9 @@ from pydantic import ValidationError
 from mlrails.bench.executors import Executor, PairSource
 from mlrails.bench.grid import CellCallback, GridConfig, PairConfig, run_grid
 from mlrails.bench.provenance import (
-    artifact_hash,
     config_hash,
     data_hashes,
+    directory_hash,
     git_commit,
     model_hash,
     pair_record,
@@ -128,7 +128,7 @@ def verify_record(
         rec = recorded_pairs.get(pair.name)
         if rec is None:
             raise RecordError(f"run {record.run_id}: pair {pair.name!r} has no provenance")
-        _same(f"artifact of pair {pair.name!r}", rec.artifact_hash, artifact_hash(pair.artifact))
+        _same(f"artifact of pair {pair.name!r}", rec.artifact_hash, directory_hash(pair.artifact))
         _same(f"model of pair {pair.name!r}", rec.model_hash, model_hash(pair))
         loaded[pair.name] = _source(pair).load()
     cells = run_grid(config, X, y, reference, progress, rails=loaded, executor=executor)
