@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -13,6 +12,8 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from mlrails.cli.console import console, fail, progress, pydantic_message
+from mlrails.cli.options import parse_window, time_option
 from mlrails.errors import MlrailsError, echo
 
 if TYPE_CHECKING:
@@ -21,35 +22,12 @@ if TYPE_CHECKING:
     from mlrails.descriptors import Descriptor, DescriptorKind
     from mlrails.serve.settings import ServeSettings
 
-_WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
 
 class Bundled(StrEnum):
     """scikit-learn data sets ``mlrails describe --bundled`` can use (as ``mlrails bench``)."""
 
     breast_cancer = "breast_cancer"
     wine = "wine"
-
-
-def parse_window(text: str, option: str = "--window") -> timedelta:
-    """A duration such as ``90s``, ``30m``, ``1h``, ``7d`` or ``2w``."""
-    match = _WINDOW.match(text)
-    if match is None:
-        raise MlrailsError(f"{option} {echo(text)}: not a duration (e.g. 30m, 1h, 7d, 2w)")
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
-
-
-def _time(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise MlrailsError(
-            f"{option} {echo(text)}: not an ISO 8601 time (e.g. 2025-01-31T12:00:00Z)"
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def describe(
@@ -146,7 +124,6 @@ def describe(
 
     Exit codes: 0 written, 2 bad input.
     """
-    from mlrails.cli import main as cli
     from mlrails.describe import SYSTEM_CONTEXT_TEMPLATE
 
     if init:
@@ -172,9 +149,9 @@ def describe(
             timing_rows=timing_rows,
         )
     except MlrailsError as exc:
-        cli._fail(str(exc))
+        fail(str(exc))
     except ValidationError as exc:  # a measured value the format refuses: say which
-        cli._fail(f"cannot build a descriptor: {cli._pydantic_message(exc)}")
+        fail(f"cannot build a descriptor: {pydantic_message(exc)}")
     _summary(written, notes, out)
 
 
@@ -199,7 +176,6 @@ def _describe(
 ) -> tuple[dict[DescriptorKind, Descriptor], dict[DescriptorKind, str]]:
     """Measure what the options allow; the descriptors and, per kind, where it came from."""
     from mlrails import describe as d
-    from mlrails.cli import main as cli
     from mlrails.descriptors import write_descriptor_dir
 
     if train is not None and bundled is not None:
@@ -210,8 +186,8 @@ def _describe(
         raise MlrailsError("give either --window or --since, not both")
     if store is None and (window or since or until):
         raise MlrailsError("--window/--since/--until select production data: give --store")
-    start = datetime.now(UTC) - parse_window(window) if window else _time(since, "--since")
-    end = _time(until, "--until")
+    start = datetime.now(UTC) - parse_window(window) if window else time_option(since, "--since")
+    end = time_option(until, "--until")
     settings = _settings(serve_config) if serve_config is not None else None
     system_context = d.system_context_from_yaml(context) if context is not None else None
 
@@ -219,7 +195,7 @@ def _describe(
     notes: dict[DescriptorKind, str] = {}
     steps = 2 + (artifact is not None) + (train is not None or bundled is not None)
     steps += (store is not None) + (system_context is not None)
-    with cli._progress() as bar:
+    with progress() as bar:
         job = bar.add_task("describing", total=steps)
 
         def step(message: str) -> None:
@@ -308,7 +284,6 @@ def _describe(
 def _summary(
     written: dict[DescriptorKind, Descriptor], notes: dict[DescriptorKind, str], out: Path
 ) -> None:
-    from mlrails.cli import main as cli
     from mlrails.describe import fields_to_fill
     from mlrails.descriptors import DESCRIPTOR_KINDS, descriptor_filename
 
@@ -335,12 +310,12 @@ def _summary(
             notes.get(kind, ""),
             f"[yellow]{todo}[/]" if todo else "0",
         )
-    cli.console.print(table)
+    console.print(table)
     model = written.get("trained_model")
     if model is not None:
         first = getattr(model, "decisions_assumptions", [""])[0]
-        cli.console.print(first, highlight=False)
-    cli.console.print(
+        console.print(first, highlight=False)
+    console.print(
         f'[green]{len(written)} descriptors written to {out}[/]; replace every "TO FILL" '
         "(mlrails mismatch reads them)",
         highlight=False,

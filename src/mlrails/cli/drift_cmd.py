@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 from rich.table import Table
 
+from mlrails.cli.console import console, fail
+from mlrails.cli.options import parse_window
 from mlrails.errors import MlrailsError, echo
 
 if TYPE_CHECKING:
@@ -67,14 +69,12 @@ def drift(
 
     Exit codes: 0 no alarm, 1 a field alarms (with --fail-on alarm), 2 bad input.
     """
-    from mlrails.cli.main import _fail, console
-
     if fail_on not in ("alarm", "never"):
-        _fail(f"--fail-on {echo(fail_on)}: use 'alarm' or 'never'")
+        fail(f"--fail-on {echo(fail_on)}: use 'alarm' or 'never'")
     try:
         alarm = _run(artifact, store, reference, target, bundled, window, alpha, json_out)
     except MlrailsError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if alarm and fail_on == "alarm":
         console.print("[red]drift alarm[/]", highlight=False)
         raise typer.Exit(1)
@@ -93,8 +93,6 @@ def _run(
     import json
 
     import mlrails
-    from mlrails.cli.describe_cmd import parse_window
-    from mlrails.cli.main import console
     from mlrails.drift import DriftConfig, ReferenceProfile
     from mlrails.drift.monitor import TrafficReference, check_traffic
     from mlrails.drift.traffic import window_records

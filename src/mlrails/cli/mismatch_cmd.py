@@ -6,25 +6,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import rich.markup
 import typer
-from rich.console import Console
 
-console = Console()
-err_console = Console(stderr=True)
+from mlrails.cli.console import console, fail
 
 
 class FailOnChoice(StrEnum):
     error = "error"
     warning = "warning"
     never = "never"
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(
-        f"[bold red]error:[/] {rich.markup.escape(message)}", highlight=False, soft_wrap=True
-    )
-    return typer.Exit(code)
 
 
 def mismatch(
@@ -83,7 +73,7 @@ def mismatch(
     try:
         ds = read_descriptor_dir(directory)
     except DescriptorError as exc:
-        raise _fail(f"{directory}: {exc.problem}") from None
+        fail(f"{directory}: {exc.problem}")
     report = check_descriptors(ds)
     print_report(report, console, verbose=verbose)
     outputs = [(json_out, to_json), (html_out, to_html)]
@@ -94,6 +84,6 @@ def mismatch(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(render(report), encoding="utf-8")
         except OSError as exc:
-            raise _fail(f"cannot write {path}: {exc.strerror or exc}") from None
+            fail(f"cannot write {path}: {exc.strerror or exc}")
         console.print(f"report written to {path}", highlight=False)
     raise typer.Exit(report.exit_code(fail_on.value))

@@ -4,15 +4,48 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from mlrails.cli.console import console, fail, open_store
 from mlrails.errors import MlrailsError
+from mlrails.score.rubrics import ROBUSTNESS_MAX
 
 if TYPE_CHECKING:
     from mlrails.score.history import ScoreHistoryEntry
     from mlrails.score.report import ScoreReport
+
+
+#: the most robustness points, as the help and the messages print it
+_TOTAL = f"{ROBUSTNESS_MAX:g}"
+
+#: the help of ``mlrails score`` (its docstring): the total comes from the rubrics
+HELP = f"""Score production readiness: the ML System Robustness Score (22 items, 0-4 each, out of
+    {_TOTAL}; below 25 not ready, 25-40 adequate, 40+ robust, above 60 best in class) and the ML
+    Test Score (28 tests, 0 / 0.5 manual / 1 automated; final = minimum of the four section
+    sums).
+
+    Evidence first: every item mlrails can check is scored from the artifact, descriptors,
+    bench records, service settings, the store and the project's CI files; the other items
+    come from the answers file. Each item shows its evidence, the rule that scored it and the
+    next step to raise it. Missing or corrupt sources and bad answers are listed as gaps; the
+    score is still computed from what is valid.
+
+    Examples:
+
+      mlrails score --init > answers.yaml        # then fill in what evidence cannot show
+
+      mlrails score --artifact rails/ --bench bench-results/record.json --answers answers.yaml
+
+      mlrails score --artifact rails/ --store mlrails.db --html score.html --min 40
+
+      mlrails score --store mlrails.db --history  # the stored scores and their trend
+
+    --min N gates the robustness total (out of {_TOTAL}), --min-mltest N the ML Test Score final.
+
+    Exit codes: 0 ok, 1 below --min or --min-mltest, 2 bad usage.
+"""
 
 
 def score(
@@ -60,7 +93,7 @@ def score(
         float | None,
         typer.Option(
             "--min",
-            help="Exit 1 when the robustness total (out of 88) is below this (for CI).",
+            help=f"Exit 1 when the robustness total (out of {_TOTAL}) is below this (for CI).",
         ),
     ] = None,
     min_mltest: Annotated[
@@ -88,62 +121,35 @@ def score(
         bool, typer.Option("--quiet", "-q", help="Rubric totals only, without the items table.")
     ] = False,
 ) -> None:
-    """Score production readiness: the ML System Robustness Score (22 items, 0-4 each, out of
-    88; below 25 not ready, 25-40 adequate, 40+ robust, above 60 best in class) and the ML
-    Test Score (28 tests, 0 / 0.5 manual / 1 automated; final = minimum of the four section
-    sums).
-
-    Evidence first: every item mlrails can check is scored from the artifact, descriptors,
-    bench records, service settings, the store and the project's CI files; the other items
-    come from the answers file. Each item shows its evidence, the rule that scored it and the
-    next step to raise it. Missing or corrupt sources and bad answers are listed as gaps; the
-    score is still computed from what is valid.
-
-    Examples:
-
-      mlrails score --init > answers.yaml        # then fill in what evidence cannot show
-
-      mlrails score --artifact rails/ --bench bench-results/record.json --answers answers.yaml
-
-      mlrails score --artifact rails/ --store mlrails.db --html score.html --min 40
-
-      mlrails score --store mlrails.db --history  # the stored scores and their trend
-
-    --min N gates the robustness total (out of 88), --min-mltest N the ML Test Score final.
-
-    Exit codes: 0 ok, 1 below --min or --min-mltest, 2 bad usage.
-    """
-    from mlrails.cli.main import _fail, console
-
-    if min_robustness is not None and not 0 <= min_robustness <= 88:
-        _fail(f"--min {min_robustness:g}: the robustness total is between 0 and 88")
+    if min_robustness is not None and not 0 <= min_robustness <= ROBUSTNESS_MAX:
+        fail(f"--min {min_robustness:g}: the robustness total is between 0 and {_TOTAL}")
     if min_mltest is not None and not 0 <= min_mltest <= 7:
-        _fail(f"--min-mltest {min_mltest:g}: the ML Test Score is between 0 and 7")
+        fail(f"--min-mltest {min_mltest:g}: the ML Test Score is between 0 and 7")
     if limit < 1:
-        _fail(f"--limit {limit}: give at least 1")
+        fail(f"--limit {limit}: give at least 1")
     if init:
         if history:
-            _fail("--init and --history do not go together")
+            fail("--init and --history do not go together")
         sys.stdout.write(_template())
         return
     if history:
         if store is None:
-            _fail("--history needs --store (the database the scores were saved in)")
+            fail("--history needs --store (the database the scores were saved in)")
         _show_history(store, limit)
         return
     for out in (json_out, html_out):
         if out is not None and not out.parent.is_dir():
-            _fail(f"{out}: directory {out.parent} does not exist")
+            fail(f"{out}: directory {out.parent} does not exist")
         if out is not None and out.is_dir():
-            _fail(f"{out}: is a directory")
+            fail(f"{out}: is a directory")
     if not project.is_dir():
-        _fail(f"--project {project}: not a directory")
+        fail(f"--project {project}: not a directory")
     try:
         report = _score(
             artifact, descriptors, tuple(bench or ()), store, serve_settings, project, answers
         )
     except MlrailsError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     from mlrails.score import render
 
     trend: list[ScoreHistoryEntry] = []
@@ -160,15 +166,20 @@ def score(
             html_out.write_text(render.to_html(report, trend), encoding="utf-8")
             sys.stderr.write(f"HTML report written to {html_out}\n")
     except OSError as exc:
-        _fail(f"cannot write the report: {exc.strerror or exc}")
+        fail(f"cannot write the report: {exc.strerror or exc}")
     below = []
     if min_robustness is not None and report.robustness.score < min_robustness:
-        below.append(f"robustness total {report.robustness.score:g}/88 < --min {min_robustness:g}")
+        below.append(
+            f"robustness total {report.robustness.score:g}/{_TOTAL} < --min {min_robustness:g}"
+        )
     if min_mltest is not None and report.mltest.score < min_mltest:
         below.append(f"ML Test Score {report.mltest.score:g} < --min-mltest {min_mltest:g}")
     if below:
         sys.stderr.write("below the threshold: " + "; ".join(below) + "\n")
         raise typer.Exit(1)
+
+
+score.__doc__ = HELP
 
 
 def _template() -> str:
@@ -219,43 +230,34 @@ def _score(
     return engine.combine(results, given, gaps, sources.to_dict())
 
 
-def _open(target: str, *, create: bool) -> Any:
-    from mlrails.cli.main import _open_store
-
-    return _open_store(target, create=create)
-
-
 def _save(target: str, report: ScoreReport, limit: int) -> list[ScoreHistoryEntry]:
     """Save ``report`` in the store; the stored history, this score last."""
-    from mlrails.cli.main import _fail
     from mlrails.score import history
 
-    with _open(target, create=True) as s:
+    with open_store(target, create=True) as s:
         try:
             score_id = history.save(s, report)
             entries = history.load(s, limit)
         except MlrailsError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         shown = s.display if "://" in target else target
         sys.stderr.write(f"score saved as #{score_id} in {shown}\n")
     return entries
 
 
 def _load_history(target: str, limit: int, *, quiet_missing: bool) -> list[ScoreHistoryEntry]:
-    from mlrails.cli.main import _fail
     from mlrails.score import history
 
     if quiet_missing and "://" not in target and not Path(target).expanduser().is_file():
         return []
-    with _open(target, create=False) as s:
+    with open_store(target, create=False) as s:
         try:
             return history.load(s, limit)
         except MlrailsError as exc:
-            _fail(str(exc))
+            fail(str(exc))
 
 
 def _show_history(target: str, limit: int) -> None:
-    from mlrails.cli.main import console
     from mlrails.score import render
 
     entries = _load_history(target, limit, quiet_missing=False)

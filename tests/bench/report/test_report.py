@@ -480,7 +480,7 @@ def test_terminal_table_shows_full_cell_names_at_80_columns(record: RunRecord) -
     cut off with an ellipsis, both ECEs labelled."""
     from rich.console import Console
 
-    from mlrails.cli.main import bench_cells_table
+    from mlrails.cli.bench_cmd import bench_cells_table
 
     ok = [c for c in record.cells if c.error is None]
     longer = [
