@@ -87,3 +87,11 @@ def test_all_top_marks() -> None:
 )
 def test_band_limits(total: int, band: str) -> None:
     assert robustness_band(total) == band
+
+
+def test_the_rubric_maxima_are_the_published_ones_and_come_from_the_items() -> None:
+    from mlrails.score.rubrics import ITEMS, MLTEST_MAX, ROBUSTNESS_MAX
+
+    assert ROBUSTNESS_MAX == 88.0  # 22 items of 0-4
+    assert MLTEST_MAX == 7.0  # 7 tests per section, 1 point each
+    assert sum(i.max_score for i in ITEMS.values() if i.id.startswith("robust")) == ROBUSTNESS_MAX

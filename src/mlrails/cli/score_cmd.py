@@ -10,7 +10,7 @@ import typer
 
 from mlrails.cli.console import console, fail, open_store
 from mlrails.errors import MlrailsError
-from mlrails.score.rubrics import ROBUSTNESS_MAX
+from mlrails.score.rubrics import MLTEST_MAX, ROBUSTNESS_MAX
 
 if TYPE_CHECKING:
     from mlrails.score.history import ScoreHistoryEntry
@@ -123,8 +123,8 @@ def score(
 ) -> None:
     if min_robustness is not None and not 0 <= min_robustness <= ROBUSTNESS_MAX:
         fail(f"--min {min_robustness:g}: the robustness total is between 0 and {_TOTAL}")
-    if min_mltest is not None and not 0 <= min_mltest <= 7:
-        fail(f"--min-mltest {min_mltest:g}: the ML Test Score is between 0 and 7")
+    if min_mltest is not None and not 0 <= min_mltest <= MLTEST_MAX:
+        fail(f"--min-mltest {min_mltest:g}: the ML Test Score is between 0 and {MLTEST_MAX:g}")
     if limit < 1:
         fail(f"--limit {limit}: give at least 1")
     if init:

@@ -12,7 +12,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from mlrails.score.rubrics import MLTEST, ROBUSTNESS, Item, RubricName, Section, robustness_band
+from mlrails.score.rubrics import (
+    MLTEST,
+    MLTEST_MAX,
+    ROBUSTNESS,
+    ROBUSTNESS_MAX,
+    Item,
+    RubricName,
+    Section,
+    robustness_band,
+)
 
 ScoreSource = Literal["evidence", "answer", "none"]
 
@@ -115,11 +124,11 @@ def rubric_score(rubric: RubricName, items: dict[str, ItemScore]) -> RubricScore
     )
     if rubric == "robustness":
         total = sum(s.score for s in scored)
-        return RubricScore(rubric, total, 88.0, scored, robustness_band(total))
+        return RubricScore(rubric, total, ROBUSTNESS_MAX, scored, robustness_band(total))
     final = min(s.score for s in scored)
     weakest = min(scored, key=lambda s: s.score)
     band = f"minimum of the section sums: {weakest.section.title.lower()} is the weakest"
-    return RubricScore(rubric, final, 7.0, scored, band)
+    return RubricScore(rubric, final, MLTEST_MAX, scored, band)
 
 
 @dataclass(frozen=True)

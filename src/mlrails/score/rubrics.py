@@ -383,11 +383,14 @@ ITEMS: dict[str, Item] = {
     item.id: item for sections in (ROBUSTNESS, MLTEST) for s in sections for item in s.items
 }
 
-ROBUSTNESS_MAX = 88.0
+#: the robustness rubric's maximum: the sum of its items' maxima (88)
+ROBUSTNESS_MAX = float(sum(i.max_score for s in ROBUSTNESS for i in s.items))
+#: the ML Test Score's maximum: its final score is the minimum of the section sums (7)
+MLTEST_MAX = float(min(sum(i.max_score for i in s.items) for s in MLTEST))
 
 
 def robustness_band(total: float) -> str:
-    """The band of a robustness total (out of 88)."""
+    """The band of a robustness total (out of :data:`ROBUSTNESS_MAX`)."""
     if total < 25:
         return "not ready"
     if total < 40:
