@@ -114,7 +114,7 @@ def _imports() -> Iterator[Import]:
         parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                pairs = [(alias.name, None) for alias in node.names]
+                pairs: list[tuple[str, str | None]] = [(alias.name, None) for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
                 if node.level:
                     base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
