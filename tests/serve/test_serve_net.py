@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 from clikit import cli
 from servekit import Fitted, Served, ServerFactory
 
+from mlrails.serve.connection import HardenedH11Protocol
 from mlrails.serve.launch import ServeSpec, worker_config
-from mlrails.serve.protocol import HardenedH11Protocol
 from mlrails.serve.settings import ServeSettings
 
 

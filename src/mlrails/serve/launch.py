@@ -108,7 +108,7 @@ def app_from_env() -> Any:
 def worker_config(spec: ServeSpec) -> Any:
     """uvicorn's config for ``spec.workers`` processes (pickled to each of them): the app
     factory, the hardened protocol and the connection limits of ``spec.settings``."""
-    from mlrails.serve.protocol import ServeConfig
+    from mlrails.serve.connection import ServeConfig
     from mlrails.serve.server import uvicorn_options
 
     return ServeConfig(

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from mlrails.errors import MlrailsError
-from mlrails.serve.protocol import ServeConfig
+from mlrails.serve.connection import ServeConfig
 from mlrails.serve.settings import ServeSettings
 
 
