@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
 
 from mlrails.drift import DriftReport, FieldDrift
 from mlrails.serve.drift_job import DriftStatus
+from mlrails.serve.ui.view import time_text
 
 #: width in pixels of a full effect bar (effect 2 × the alarm threshold or more)
 BAR_PX = 160
@@ -77,18 +77,18 @@ def drift_page(status: DriftStatus) -> DriftPage:
         state_text=_STATE_TEXT.get(status.state, status.state),
         every=_schedule(status.every_s, status.window_s),
         window=_duration(status.window_s),
-        last_run=None if status.last_run is None else _time(status.last_run),
+        last_run=None if status.last_run is None else time_text(status.last_run),
         error=status.error,
         n_rows=None if check is None else check.n_rows,
         n_answered=None if check is None else check.n_answered,
-        since=None if check is None else _time(check.since),
-        until=None if check is None else _time(check.until),
+        since=None if check is None else time_text(check.since),
+        until=None if check is None else time_text(check.until),
         alarming=[] if check is None else check.alarming,
         rows=rows,
         notes=[] if check is None else list(check.notes),
         webhook=None
         if hook is None
-        else f"{hook.event} at {_time(hook.time)}: "
+        else f"{hook.event} at {time_text(hook.time)}: "
         + (f"HTTP {hook.status}" if hook.status is not None else f"failed ({hook.error})"),
     )
 
@@ -160,7 +160,3 @@ def _duration(seconds: float) -> str:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)} {unit}"
     return f"{seconds:g} s"
-
-
-def _time(t: datetime) -> str:
-    return t.strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -102,7 +102,8 @@ def status_mix(counts: dict[int, int], table: StatusTable) -> dict[str, Any]:
     return {"total": total, "rows": rows}
 
 
-def _time(t: datetime) -> str:
+def time_text(t: datetime) -> str:
+    """A logged time as pages show it (the log stores UTC)."""
     return t.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
@@ -179,7 +180,7 @@ def decision_view(r: DecisionRecord) -> dict[str, Any]:
         }
     return {
         "id": r.id,
-        "time": _time(r.time),
+        "time": time_text(r.time),
         "ood": _ood_view(out.get("ood_contributions")),
         "status": r.status,
         "klass": f"s{r.status // 100}xx",
