@@ -98,6 +98,88 @@ class DriftPolicy(_Strict):
     reference_size: int = Field(20_000, ge=100, le=10_000_000)
 
 
+class BudgetPolicy(_Strict):
+    """Error budgets the user sets and ``fit`` certifies on calibration data.
+
+    ``false_alarm_rate``: the share of in-distribution rows the distribution safeguards (OOD
+    and adversarial) may flag *together*; their thresholds are calibrated jointly to it.
+    ``None`` falls back to each safeguard's own ``target_fpr`` (which add up).
+    ``silent_failure_rate`` (alpha) with ``confidence`` (1 - delta): among rows answered 200,
+    the share of wrong predictions is at most alpha with probability at least 1 - delta over
+    the calibration draw (exchangeable data); rows outside the certified region answer 203.
+    """
+
+    false_alarm_rate: float | None = Field(
+        0.01,
+        gt=0.0,
+        lt=0.5,
+        description="share of in-distribution rows that OOD and adversarial detection "
+        "together may flag (None: each safeguard's own target_fpr)",
+    )
+    silent_failure_rate: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="at most this share of wrong predictions among 200 answers (None: not "
+        "certified; fit still reports the trade-off)",
+    )
+    confidence: float = Field(
+        0.9, ge=0.5, lt=1.0, description="probability (over the calibration draw) that the "
+        "silent-failure rate holds"
+    )
+    tolerance: float | None = Field(
+        None,
+        gt=0.0,
+        description="regression: an absolute error above this is a wrong answer "
+        "(default: half the standard deviation of y_train)",
+    )
+    action: Literal["low_confidence", "withhold"] = Field(
+        "low_confidence",
+        description="rows outside the certified region: low_confidence answers 203 with the "
+        "prediction marked not authoritative; withhold answers 203 without it",
+    )
+
+
+class CrossFitPolicy(_Strict):
+    """Where calibration rows come from when no calibration data is given.
+
+    ``auto``: cross-fitting (every training row calibrates on out-of-fold scores and, for a
+    model that can be refitted, out-of-fold model outputs) below ``holdout_min_rows`` training
+    rows, a plain holdout of ``calibration_fraction`` (one refit) at or above it.
+    ``training``: the seeded share of training rows, as seen by the model (optimistic).
+    """
+
+    method: Literal["auto", "crossfit", "holdout", "training"] = "auto"
+    folds: int = Field(5, ge=2, le=20)
+    holdout_min_rows: int = Field(20_000, ge=100)
+    refit_model: bool = Field(
+        True,
+        description="refit a clonable model (scikit-learn estimator or pipeline) per fold, "
+        "so model-based safeguards calibrate on predictions the model did not train on",
+    )
+
+
+class BatchShiftPolicy(_Strict):
+    """Batch-level shift test in the request path.
+
+    A batch of at least ``min_rows`` valid rows is tested against the artifact's reference
+    (per-field tests with false-discovery control and an effect gate, a classifier two-sample
+    test). Only a shift that matters to the model counts: ``block`` answers its rows 203,
+    ``warn`` reports the finding in every verdict and keeps the status, ``off`` skips it.
+    """
+
+    mode: Mode = "block"
+    min_rows: int = Field(100, ge=20)
+    alpha: float = Field(
+        0.01, gt=0.0, lt=0.5, description="false-downgrade rate of an in-distribution batch"
+    )
+    fdr: float = Field(0.05, gt=0.0, lt=0.5, description="false-discovery rate of field tests")
+    effect: float = Field(
+        0.1, ge=0.0, le=1.0, description="smallest effect size that counts (KS distance)"
+    )
+    classifier: bool = Field(True, description="also run a classifier two-sample test")
+
+
 class Policy(_Strict):
     """Everything that decides how inputs are judged (see module docstring)."""
 
@@ -107,6 +189,9 @@ class Policy(_Strict):
     reliability: ReliabilityPolicy = Field(default_factory=ReliabilityPolicy)
     explanation: ExplanationPolicy = Field(default_factory=ExplanationPolicy)
     drift: DriftPolicy = Field(default_factory=DriftPolicy)
+    budget: BudgetPolicy = Field(default_factory=BudgetPolicy)
+    cross_fit: CrossFitPolicy = Field(default_factory=CrossFitPolicy)
+    batch_shift: BatchShiftPolicy = Field(default_factory=BatchShiftPolicy)
     status_codes: StatusTable = Field(default_factory=StatusTable)
     calibration_fraction: float = Field(0.2, gt=0.0, lt=0.9)
     seed: int = 0
@@ -191,6 +276,24 @@ reliability:
 explanation:
   when: never               # never (only on request) | non200 | always
   top_k: 5
+budget:
+  false_alarm_rate: 0.01    # OOD + adversarial together flag at most 1% of normal rows
+  silent_failure_rate: null # e.g. 0.02: at most 2% wrong answers among 200s (certified)
+  confidence: 0.9           # ... with probability 90% over the calibration draw
+  tolerance: null           # regression: |error| above this is wrong (default 0.5 sd of y)
+  action: low_confidence    # low_confidence (203 with prediction) | withhold (203 without)
+cross_fit:                  # when no calibration data is given
+  method: auto              # auto | crossfit | holdout | training
+  folds: 5
+  holdout_min_rows: 20000   # auto: a plain holdout from this many training rows on
+  refit_model: true         # refit scikit-learn models per fold for unseen predictions
+batch_shift:
+  mode: block               # a batch that shifted in what the model uses answers 203
+  min_rows: 100
+  alpha: 0.01               # false-downgrade rate of a normal batch
+  fdr: 0.05
+  effect: 0.1
+  classifier: true
 status_codes: {}            # override any code, e.g. {out_of_distribution: 409}
 calibration_fraction: 0.2   # share of training data held out when no calibration split is given
 seed: 0
