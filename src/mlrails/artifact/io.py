@@ -70,6 +70,8 @@ from mlrails.guard.rails import FitSummary, Rails
 from mlrails.models import SklearnAdapter, as_adapter, load_model
 from mlrails.models.native import dump_native, is_native_model
 from mlrails.reliability import calibrator_from_state, conformal_from_state
+from mlrails.reliability.error_score import ErrorScorer
+from mlrails.reliability.risk import RiskCertificate
 from mlrails.version import __version__
 
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "pandas", "shap", "skops", "pydantic")
@@ -86,6 +88,8 @@ def content_blobs(rails: Rails) -> dict[str, bytes]:
         states["calibrator"] = _wrap(rails.calibrator)
     if rails.conformal is not None:
         states["conformal"] = _wrap(rails.conformal)
+    if rails.error_scorer is not None:
+        states["error_score"] = rails.error_scorer.get_state()
     states["background"] = _table_state(rails.background)
     probe = _model_output(rails, rails.background)
     states["probe"] = State(meta={}, arrays={"output": probe})
@@ -95,6 +99,8 @@ def content_blobs(rails: Rails) -> dict[str, bytes]:
     )
     # the order the detectors run in (and are reported in): a list, not the keys' order
     meta["adversarial_order"] = [det.name for det in rails.adversarial]
+    meta["certificate"] = None if rails.certificate is None else rails.certificate.to_dict()
+    meta["error_inputs"] = list(rails.error_inputs)
 
     blobs = {
         "contract.json": canonical_json(rails.contract.model_dump(mode="json")),
@@ -291,6 +297,8 @@ def _build(
             )
     min_conf = meta.pop("min_confidence", None)
     adversarial_order = meta.pop("adversarial_order", None)
+    certificate = meta.pop("certificate", None)
+    error_inputs = meta.pop("error_inputs", None)
     states = unflatten_states(meta, arrays)
     try:
         ood = detector_from_state(states["ood"]) if "ood" in states else None
@@ -305,6 +313,7 @@ def _build(
             conformal_from_state(_unwrap(states["conformal"])) if "conformal" in states else None
         )
         background = _table_from_state(states["background"])
+        scorer = ErrorScorer.from_state(states["error_score"]) if "error_score" in states else None
         reference = _reference_from_blobs(blobs)
     except MlrailsError:
         raise
@@ -329,6 +338,9 @@ def _build(
         artifact_hash=m.artifact_hash,
         manifest=manifest,
         reference=reference,
+        error_scorer=scorer,
+        certificate=None if certificate is None else RiskCertificate.from_dict(certificate),
+        error_inputs=error_inputs,
     )
     if check_model:
         expected = states["probe"].array("output")

@@ -65,6 +65,32 @@ class CalibrationBlock(_Strict):
     nll_after: float | None = None
 
 
+class TradeoffBlock(_Strict):
+    alpha: float
+    coverage: float
+    certified_coverage: float
+
+
+class BudgetBlock(_Strict):
+    calibration_method: str
+    false_alarm_rate: float | None
+    realised_false_alarm: float | None
+    silent_failure_rate: float | None
+    confidence: float
+    tolerance: float | None = None
+    action: str = "low_confidence"
+    threshold: float | None = None
+    certified_coverage: float | None = None
+    certified_error: float | None = None
+    upper_bound: float | None = None
+    n_certifying: int = 0
+    error_score: str = ""
+    error_auroc: float | None = None
+    baseline_auroc: float | None = None
+    tradeoff: list[TradeoffBlock] = []
+    guarantee: str = ""
+
+
 class SummaryBlock(_Strict):
     task: str = ""
     n_train: int = 0
@@ -74,6 +100,7 @@ class SummaryBlock(_Strict):
     conformal_coverage: float | None = None
     calibration_accuracy: float | None = None
     notes: list[str] = []
+    budget: BudgetBlock | None = None
 
 
 class Manifest(_Strict):

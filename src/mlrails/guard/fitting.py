@@ -10,13 +10,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sklearn.model_selection import train_test_split
-
 from mlrails.contract import infer_contract
 from mlrails.detectors import make_seeded_detector
 from mlrails.detectors.base import BaseDetector
 from mlrails.drift.monitor import TrafficReference, answers_frame
 from mlrails.errors import DataError
+from mlrails.detectors.threshold import calibrate_threshold
+from mlrails.guard.budget import JointThresholds, joint_thresholds
+from mlrails.guard.certify import ERROR_SCORE_SHARE, budget_notes, certify_budget, label_index
+from mlrails.guard.crossfit import (
+    CalibrationRows,
+    calibration_rows,
+    choose_method,
+    refit_problem,
+    split_for_calibration,
+)
 from mlrails.guard.policy import Policy
 from mlrails.guard.rails import (
     CalibrationSummary,
@@ -33,6 +41,8 @@ from mlrails.reliability import (
     fit_min_confidence,
     make_calibrator,
 )
+
+__all__ = ["StepCallback", "fit", "split_for_calibration"]
 
 StepCallback = Callable[[str], None]
 """Called with the name of each fitting step as it starts (the CLI shows it as progress)."""
@@ -82,83 +92,67 @@ def _fit(
     X_train, y_train = _as_table(X_train, "X_train"), _as_labels(y_train, "y_train")
     if len(X_train) != len(y_train):
         raise DataError(f"X_train has {len(X_train)} rows but y_train has {len(y_train)}")
-    split_from_training = X_calib is None
-    if split_from_training:
-        X_fit, X_cal, y_fit, y_cal = split_for_calibration(X_train, y_train, adapter, pol)
-    else:
+    X_cal = y_cal = None
+    if X_calib is not None:
         X_cal, y_cal = _as_table(X_calib, "X_calib"), _as_labels(y_calib, "y_calib")
         if len(X_cal) != len(y_cal):
             raise DataError(f"X_calib has {len(X_cal)} rows but y_calib has {len(y_cal)}")
-        X_fit, y_fit = X_train, y_train
 
     step("contract")
-    full = (
-        pd.concat([X_fit, X_cal])
-        if isinstance(X_fit, pd.DataFrame)
-        else np.concatenate([X_fit, X_cal])
-    )
+    full = X_train if X_cal is None else _concat(X_train, X_cal)
     contract = infer_contract(
         full,
         tolerance=pol.validation.tolerance,
         strict_constant=pol.validation.constant_features == "strict",
     )
     contract.allow_extra_columns = pol.validation.allow_extra_columns
-    summary = FitSummary(task=adapter.task, n_train=len(X_fit), n_calibration=len(X_cal))
-    if split_from_training:
-        summary.notes.append(
-            "calibration rows were taken from the training data: if the model was trained on "
-            "them, its confidence there is optimistic and the model-based thresholds "
-            "(reliability, adversarial) alarm more often than targeted on new data; pass held-out "
-            "calibration data (X_calib/y_calib, or --calib) the model was not trained on"
-        )
-
+    notes: list[str] = []
     if adapter.task == "classification" and adapter.classes_ is None:
         # a framework model (torch, a callable) with no class list: column j is class j
-        width = adapter.predict_proba(_take_rows(X_cal, 1, pol.seed)).shape[1]
+        width = adapter.predict_proba(_take_rows(X_train, 1, pol.seed)).shape[1]
         adapter.classes_ = np.arange(width)
-        summary.notes.append(
+        notes.append(
             f"the model names no classes: its {width} probability columns are taken as "
             "classes 0..K-1 (pass classes= to the adapter to name them)"
         )
+    if pol.budget.silent_failure_rate is not None and X_cal is None:
+        why = refit_problem(adapter) if pol.cross_fit.refit_model else "refit_model is off"
+        if why is not None or choose_method(pol, len(X_train), False) == "training":
+            raise DataError(
+                "a silent-failure rate needs predictions the model did not train on: "
+                f"{why or 'cross_fit.method is training'}; pass calibration data "
+                "(X_calib/y_calib, or --calib)"
+            )
 
-    ood: BaseDetector | None = None
-    if pol.ood.mode != "off":
-        step(f"out-of-distribution detector ({pol.ood.detector})")
-        ood = make_seeded_detector(pol.ood.detector, pol.seed)
-        ood.fit(X_fit).calibrate(X_cal, pol.ood.target_fpr)
-        summary.safeguards.append(_summ("ood", pol.ood.mode, ood))
+    rows = calibration_rows(
+        adapter,
+        X_train,
+        y_train,
+        X_cal,
+        y_cal,
+        pol,
+        lambda a: _make_detectors(a, contract, pol, notes),
+        step,
+    )
+    summary = FitSummary(
+        task=adapter.task, n_train=len(rows.X_fit), n_calibration=len(rows.X), notes=notes
+    )
+    for note in rows.notes:
+        if note not in summary.notes:
+            summary.notes.append(note)
 
-    adversarial: list[BaseDetector] = []
-    if pol.adversarial.mode != "off":
-        names = list(pol.adversarial.detectors)
-        if contract.layout == "image" and "feature_squeezing" not in names:
-            names.append("feature_squeezing")
-        for name in names:
-            if name == "neighbour_disagreement" and adapter.task != "classification":
-                summary.notes.append("neighbour_disagreement skipped: classification only")
-                continue
-            if name == "feature_squeezing" and contract.layout != "image":
-                summary.notes.append("feature_squeezing skipped: image-like inputs only")
-                continue
-            step(f"adversarial detector ({name})")
-            params: dict[str, Any] = {"model": adapter}
-            if name == "label_instability":
-                params.update(
-                    n_copies=pol.adversarial.n_copies, noise_scale=pol.adversarial.noise_scale
-                )
-            det = make_seeded_detector(name, pol.seed, **params)
-            det.fit(X_fit, y_fit)
-            det.calibrate(X_cal, pol.adversarial.target_fpr)
-            adversarial.append(det)
-            summary.safeguards.append(_summ(f"adversarial:{name}", pol.adversarial.mode, det))
+    joint = _set_thresholds(rows, pol, summary)
+    ood = next((d for k, d in rows.detectors if k == "ood"), None)
+    adversarial = [d for k, d in rows.detectors if k != "ood"]
 
     step("reliability")
     calibrator: Any = None
     conformal: ConformalClassifier | ConformalRegressor | None = None
     min_conf = None
+    part_a, part_b = _halves(len(rows.X), rows.method, pol.seed)
     if adapter.task == "classification":
-        P_raw = adapter.predict_proba(X_cal)
-        y_idx = _label_index(adapter, y_cal)
+        P_raw = rows.outputs
+        y_idx = label_index(adapter, rows.y)
         calibrator = make_calibrator(pol.reliability.calibration)
         calibrator.fit(P_raw, y_idx)
         P = calibrator.transform(P_raw)
@@ -185,19 +179,28 @@ def _fit(
                 )
             )
     else:
-        # locally adaptive intervals: the difficulty model learns from the model's residuals
-        # on the fit split, never from the calibration rows that set the quantile
         regressor = ConformalRegressor(
             coverage=pol.reliability.coverage, target_fpr=pol.reliability.target_fpr
         )
-        regressor.fit_difficulty(
-            X_fit,
-            adapter.predict_values(X_fit),
-            np.asarray(y_fit, dtype=np.float64),
-            random_state=pol.seed,
-        )
-        pred = adapter.predict_values(X_cal)
-        conformal = regressor.fit(pred, np.asarray(y_cal, dtype=np.float64), X_cal)
+        y_true = np.asarray(rows.y, dtype=np.float64)
+        if rows.method == "crossfit":
+            # the difficulty model learns from out-of-fold residuals of one part, the
+            # quantile is set on the other: sigma is never fitted on the rows it calibrates
+            Xa, Xb = _take_idx(rows.X, part_a), _take_idx(rows.X, part_b)
+            regressor.fit_difficulty(
+                Xa, rows.outputs[part_a], y_true[part_a], random_state=pol.seed
+            )
+            conformal = regressor.fit(rows.outputs[part_b], y_true[part_b], Xb)
+        else:
+            # locally adaptive intervals: the difficulty model learns from the model's
+            # residuals on the fit split, never from the calibration rows
+            regressor.fit_difficulty(
+                rows.X_fit,
+                adapter.predict_values(rows.X_fit),
+                np.asarray(rows.y_fit, dtype=np.float64),
+                random_state=pol.seed,
+            )
+            conformal = regressor.fit(rows.outputs, y_true, rows.X)
         wt = regressor.width_threshold_
         if wt is not None:
             summary.safeguards.append(
@@ -212,7 +215,23 @@ def _fit(
             )
     summary.conformal_coverage = pol.reliability.coverage
 
-    background = _take_rows(X_fit, pol.explanation.background_size, pol.seed)
+    step("error budget")
+    scorer, certificate, budget = certify_budget(
+        rows,
+        pol,
+        adapter,
+        calibrator=calibrator,
+        conformal=conformal,
+        min_conf=min_conf,
+        joint=joint,
+        y_scale=_scale(y_train) if adapter.task == "regression" else None,
+        parts=(part_a, part_b),
+    )
+    summary.budget = budget
+    for note in budget_notes(budget, rows):
+        summary.notes.append(note)
+
+    background = _take_rows(rows.X_fit, pol.explanation.background_size, pol.seed)
     rails = Rails(
         adapter=adapter,
         contract=contract,
@@ -224,13 +243,17 @@ def _fit(
         min_confidence=min_conf,
         background=background,
         summary=summary,
+        error_scorer=scorer,
+        certificate=certificate if pol.budget.silent_failure_rate is not None else None,
+        error_inputs=[k for k, _ in rows.detectors],
     )
     if pol.drift.reference:
         step("drift reference")
-        # the guard's own answers on the calibration split: the log keeps verdicts, so the
+        # the guard's own answers on calibration rows: the log keeps verdicts, so the
         # reference goes through the same rule (refused rows have no prediction)
+        ref_rows = _take_rows(rows.X, max(1000, int(pol.calibration_fraction * len(rows.X))), pol.seed)
         answers = answers_frame(
-            (v.to_dict() for v in rails.check(X_cal, explain=False)), task=adapter.task
+            (v.to_dict() for v in rails.check(ref_rows, explain=False)), task=adapter.task
         )
         rails.reference = TrafficReference.build(
             full,
@@ -244,6 +267,76 @@ def _fit(
 
     rails.artifact_hash = content_hash(rails)  # verdicts carry it before any save
     return rails
+
+
+def _make_detectors(
+    adapter: ModelAdapter, contract: Any, pol: Policy, notes: list[str]
+) -> list[tuple[str, BaseDetector]]:
+    """The distribution safeguards the policy asks for, unfitted, around ``adapter``."""
+    dets: list[tuple[str, BaseDetector]] = []
+    if pol.ood.mode != "off":
+        dets.append(("ood", make_seeded_detector(pol.ood.detector, pol.seed)))
+    if pol.adversarial.mode == "off":
+        return dets
+    names = list(pol.adversarial.detectors)
+    if contract.layout == "image" and "feature_squeezing" not in names:
+        names.append("feature_squeezing")
+    for name in names:
+        skip = None
+        if name == "neighbour_disagreement" and adapter.task != "classification":
+            skip = "neighbour_disagreement skipped: classification only"
+        if name == "feature_squeezing" and contract.layout != "image":
+            skip = "feature_squeezing skipped: image-like inputs only"
+        if skip is not None:
+            if skip not in notes:
+                notes.append(skip)
+            continue
+        params: dict[str, Any] = {"model": adapter}
+        if name == "label_instability":
+            params.update(n_copies=pol.adversarial.n_copies, noise_scale=pol.adversarial.noise_scale)
+        dets.append((f"adversarial:{name}", make_seeded_detector(name, pol.seed, **params)))
+    return dets
+
+
+def _set_thresholds(rows: CalibrationRows, pol: Policy, summary: FitSummary) -> JointThresholds | None:
+    """Calibrate the distribution safeguards: jointly to the budget, or each to its target."""
+    keys = [k for k, _ in rows.detectors]
+    budget = pol.budget.false_alarm_rate
+    joint = None
+    if budget is not None and keys:
+        joint = joint_thresholds({k: rows.scores[k] for k in keys}, budget)
+    for key, det in rows.detectors:
+        fam = pol.ood if key == "ood" else pol.adversarial
+        if joint is not None:
+            det.threshold_ = joint.thresholds[key]
+        else:
+            det.threshold_ = calibrate_threshold(rows.scores[key], fam.target_fpr)
+        summary.safeguards.append(_summ(key, fam.mode, det))
+    return joint
+
+
+def _halves(n: int, method: str, seed: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Rows that train the error score (A) and rows that certify (B): a seeded third / rest."""
+    order = np.random.default_rng(seed + 7).permutation(n)
+    k = max(1, int(round(n * ERROR_SCORE_SHARE))) if n >= 3 else 0
+    return np.sort(order[:k]), np.sort(order[k:])
+
+
+def _scale(y: NDArray[Any]) -> float:
+    sd = float(np.std(np.asarray(y, dtype=np.float64)))
+    return sd if np.isfinite(sd) and sd > 0 else 1.0
+
+
+def _concat(a: Any, b: Any) -> Any:
+    if isinstance(a, pd.DataFrame):
+        return pd.concat([a, b], ignore_index=True)
+    return np.concatenate([np.asarray(a), np.asarray(b)])
+
+
+def _take_idx(X: Any, idx: NDArray[np.intp]) -> Any:
+    if isinstance(X, pd.DataFrame):
+        return X.iloc[idx].reset_index(drop=True)
+    return np.asarray(X)[idx]
 
 
 def _summ(name: str, mode: str, det: BaseDetector) -> SafeguardSummary:
@@ -272,37 +365,6 @@ def _as_labels(y: Any, what: str) -> NDArray[Any]:
     if arr.ndim != 1:
         arr = arr.reshape(-1)
     return arr
-
-
-def split_for_calibration(
-    X: Any, y: NDArray[Any], adapter: ModelAdapter, pol: Policy
-) -> tuple[Any, ...]:
-    """``(X_fit, X_cal, y_fit, y_cal)``: the seeded share ``pol.calibration_fraction`` held out
-    for calibration when no calibration set is given (stratified for classes when every class
-    has two rows); the same training data always gives the same split."""
-    stratify = None
-    if adapter.task == "classification":
-        _, counts = np.unique(y, return_counts=True)
-        if counts.min() >= 2:
-            stratify = y
-    X_fit, X_cal, y_fit, y_cal = train_test_split(
-        X, y, test_size=pol.calibration_fraction, random_state=pol.seed, stratify=stratify
-    )
-    if isinstance(X_fit, pd.DataFrame):
-        X_fit, X_cal = X_fit.reset_index(drop=True), X_cal.reset_index(drop=True)
-    return X_fit, X_cal, y_fit, y_cal
-
-
-def _label_index(adapter: ModelAdapter, y: NDArray[Any]) -> NDArray[np.intp]:
-    classes = np.asarray(adapter.classes_)
-    lookup = {c.item() if hasattr(c, "item") else c: i for i, c in enumerate(classes)}
-    try:
-        return np.array([lookup[v.item() if hasattr(v, "item") else v] for v in y], dtype=np.intp)
-    except KeyError as exc:
-        raise DataError(
-            f"calibration label {exc.args[0]!r} is not one of the model's classes "
-            f"{classes.tolist()}"
-        ) from None
 
 
 def _nll(P: NDArray[np.float64], y_idx: NDArray[np.intp]) -> float:

@@ -26,6 +26,8 @@ from mlrails.detectors.base import BaseDetector
 from mlrails.detectors.threshold import Threshold
 from mlrails.errors import ModelUnavailable
 from mlrails.explain.contributions import FeatureContribution
+from mlrails.guard.budget import BudgetSummary
+from mlrails.guard.certify import error_features
 from mlrails.guard.policy import Policy
 from mlrails.guard.verdict import (
     Confidence,
@@ -37,6 +39,8 @@ from mlrails.models.base import ModelAdapter
 from mlrails.protocol import problem as problems
 from mlrails.protocol.status import Outcome
 from mlrails.reliability import confidence_metrics
+from mlrails.reliability.error_score import ErrorScorer
+from mlrails.reliability.risk import RiskCertificate
 
 if TYPE_CHECKING:
     from mlrails.drift.monitor import TrafficReference
@@ -81,6 +85,8 @@ class FitSummary:
     conformal_coverage: float | None = None
     calibration_accuracy: float | None = None
     notes: list[str] = field(default_factory=list)
+    #: the budgets and what they bought (None: artifacts written before budgets existed)
+    budget: BudgetSummary | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FitSummary:
@@ -95,6 +101,7 @@ class FitSummary:
             conformal_coverage=d.get("conformal_coverage"),
             calibration_accuracy=d.get("calibration_accuracy"),
             notes=list(d.get("notes", [])),
+            budget=None if d.get("budget") is None else BudgetSummary.from_dict(d["budget"]),
         )
 
 
@@ -117,6 +124,9 @@ class Rails:
         artifact_hash: str = "",
         manifest: dict[str, Any] | None = None,
         reference: TrafficReference | None = None,
+        error_scorer: ErrorScorer | None = None,
+        certificate: RiskCertificate | None = None,
+        error_inputs: list[str] | None = None,
     ) -> None:
         self.adapter = adapter
         self.contract = contract
@@ -133,6 +143,11 @@ class Rails:
         #: training inputs and calibration outputs kept for drift monitoring (None for
         #: artifacts written before it existed or with ``policy.drift.reference`` off)
         self.reference = reference
+        #: the error score (higher = more likely wrong) and, when a silent-failure rate is
+        #: set, its certified threshold; ``error_inputs``: the safeguard scores it reads
+        self.error_scorer = error_scorer
+        self.certificate = certificate
+        self.error_inputs = list(error_inputs or [])
         self._explainer: Any = None
 
     @property
@@ -269,6 +284,29 @@ class Rails:
                 lo, hi = self.conformal.predict_intervals(out, self._difficulty_input(Xg, Mg))
                 ev.interval[good] = np.column_stack([lo, hi])
             timings["reliability"] = time.perf_counter() - t0
+        if self.certificate is not None and self.error_scorer is not None:
+            t0 = time.perf_counter()
+            ev.error[good] = self._error_scores(out, Xg, Mg, good, ev)
+            timings["error_budget"] = time.perf_counter() - t0
+
+    def _error_scores(
+        self,
+        out: NDArray[np.float64],
+        Xg: Any,
+        Mg: NDArray[np.float64] | None,
+        good: NDArray[np.intp],
+        ev: _Evaluation,
+    ) -> NDArray[np.float64]:
+        """The error score of the answered rows, from the same inputs it was fitted on."""
+        assert self.error_scorer is not None
+        D = np.column_stack(
+            [ev.scores[k][good] if k in ev.scores else np.full(good.size, np.nan) for k in self.error_inputs]
+        ) if self.error_inputs else np.zeros((good.size, 0))
+        sigma = None
+        if self.task != "classification" and self.conformal is not None:
+            sigma = self.conformal.sigma(self._difficulty_input(Xg, Mg), good.size)
+        feats = error_features(out, D, self.task, difficulty=sigma)
+        return np.asarray(self.error_scorer.score(feats), dtype=np.float64)
 
     def _detector_input(self, det: BaseDetector, Xg: Any, Mg: NDArray[np.float64] | None) -> Any:
         """``Mg`` when ``det`` scores it exactly as the rows ``Xg``, else ``Xg``."""
@@ -387,7 +425,7 @@ class Rails:
                 (
                     name,
                     fam_pol.mode,
-                    fam_pol.target_fpr,
+                    self._alarm_budget_text(fam_pol.target_fpr),
                     thr,
                     kind,
                     arr.tolist(),
@@ -404,6 +442,10 @@ class Rails:
         values = ev.values.tolist()
         intervals = ev.interval.tolist()
         t_val, t_rel = per.get("validation", 0.0), per.get("reliability", 0.0)
+        t_err = per.get("error_budget", 0.0)
+        budget = pol.budget
+        cert_thr = None if self.certificate is None else self.certificate.threshold
+        error_rows = ev.error.tolist()
         verdicts: list[Verdict] = []
         for i in range(n):
             errs = row_errs[i]
@@ -438,7 +480,7 @@ class Rails:
                     blocked = (
                         kind,
                         f"{name} score {_distinct(scores[i], thr)} is above its threshold "
-                        f"{_distinct(thr, scores[i])} (false-alarm target {target:.2%})",
+                        f"{_distinct(thr, scores[i])} ({target})",
                     )
                 elif hit:
                     warned.append(name)
@@ -493,6 +535,18 @@ class Rails:
                         )
                         if wide:
                             warned.append("interval_width")
+            withhold = False
+            if cert_thr is not None and error_rows[i] == error_rows[i]:
+                e = error_rows[i]
+                uncertified = e > cert_thr
+                sg.append(
+                    SafeguardResult(
+                        "error_budget", budget.action, uncertified, e, cert_thr, t_err
+                    )
+                )
+                if uncertified:
+                    warned.append("error_budget")
+                    withhold = budget.action == "withhold"
             if blocked is not None:
                 self._set_problem(v, blocked[0], blocked[1])
                 v.prediction = None
@@ -503,10 +557,39 @@ class Rails:
                     problems.LOW_CONFIDENCE,
                     "not authoritative: "
                     + ", ".join(
-                        _describe_warning(w, v, min_conf, coverage, max_width) for w in warned
+                        self._certificate_text(v)
+                        if w == "error_budget"
+                        else _describe_warning(w, v, min_conf, coverage, max_width)
+                        for w in warned
                     ),
                 )
+                if withhold:
+                    v.prediction = None
+                    v.probabilities = None
         return verdicts
+
+    def _alarm_budget_text(self, target_fpr: float) -> str:
+        """The false-alarm promise a distribution safeguard's refusal is made under."""
+        budget = self.policy.budget.false_alarm_rate
+        if budget is None:
+            return f"false-alarm target {target_fpr:.2%}"
+        return f"false-alarm budget {budget:.2%} shared by OOD and adversarial detection"
+
+    def _certificate_text(self, v: Verdict) -> str:
+        """Why a row falls outside the certified region, and the budget it protects."""
+        cert = self.certificate
+        sg = v.safeguard("error_budget")
+        assert cert is not None and sg is not None and sg.score is not None
+        region = (
+            "no threshold could be certified"
+            if not cert.certified
+            else f"error score {_distinct(sg.score, cert.threshold)} is above the certified "
+            f"threshold {_distinct(cert.threshold, sg.score)}"
+        )
+        return (
+            f"outside the certified region ({region}; silent-failure budget: at most "
+            f"{cert.alpha:.2%} wrong among 200 answers at {1 - cert.delta:.0%} confidence)"
+        )
 
     def _set_problem(self, v: Verdict, kind: problems.ProblemType, detail: str) -> None:
         assert kind.outcome is not None, f"{kind.slug} is not one of the guard's problems"
@@ -652,6 +735,7 @@ class _Evaluation:
         self.conf = np.full((n, 3), np.nan)
         self.sets: NDArray[np.bool_] | None = None
         self.interval = np.full((n, 2), np.nan)
+        self.error = np.full(n, np.nan)
         self.scores: dict[str, NDArray[np.float64]] = {}
         self.thresholds: dict[str, float] = {}
         self.model_error: dict[int, str] = {}
