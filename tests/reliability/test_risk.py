@@ -59,7 +59,20 @@ def test_the_certificate_holds_with_probability_one_minus_delta() -> None:
     # binomial slack on the violation count (one-sided 99.9%)
     assert violated <= binom.ppf(0.999, draws, delta)
     oracle = math.sqrt(3 * alpha)  # the laxest threshold with risk alpha
-    assert np.median(coverage) >= 0.65 * oracle  # the finite-sample price, not trivially 0
+    assert np.median(coverage) >= 0.5 * oracle  # the finite-sample price, not trivially 0
+
+
+def test_an_error_floor_among_the_most_confident_rows_does_not_stop_the_search() -> None:
+    """3% of even the most confident answers are wrong: one early unlucky stretch must not end
+    every sequence (the reason for several starting points)."""
+    rng = np.random.default_rng(1)
+    coverage = []
+    for _ in range(100):
+        lam = grid(rng.uniform(size=400))
+        s = rng.uniform(size=2000)
+        w = rng.uniform(size=2000) < 0.03 + 0.3 * s**2
+        coverage.append(certify_selective_risk(s, w, 0.1, 0.1, thresholds=lam).coverage)
+    assert np.percentile(coverage, 10) > 0.4
 
 
 def test_the_counts_at_the_threshold_are_those_of_the_rows() -> None:

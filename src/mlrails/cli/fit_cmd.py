@@ -243,8 +243,48 @@ def _print_summary(rails: Any) -> None:
         )
     if s.conformal_coverage is not None:
         console.print(f"conformal coverage target: {s.conformal_coverage:.0%}")
+    if s.budget is not None:
+        _print_budget(s.budget)
     for note in s.notes:
         console.print(f"note: {note}")
+
+
+def _print_budget(b: Any) -> None:
+    """The budgets and the trade-off they were chosen from (``rails.summary.budget``)."""
+    console.print(f"calibration rows: {b.calibration_method}")
+    if b.false_alarm_rate is not None:
+        console.print(
+            f"false-alarm budget (OOD + adversarial together): {_pct(b.false_alarm_rate)}, "
+            f"realised on calibration rows {_pct(b.realised_false_alarm)}"
+        )
+    if b.tradeoff:
+        table = Table(
+            title=f"silent failures vs coverage on {b.n_certifying} certifying rows "
+            f"(error score: {b.error_score})"
+        )
+        for col in ("wrong among 200s ≤", "coverage (measured)", f"certified ({b.confidence:.0%})"):
+            table.add_column(col)
+        for t in b.tradeoff:
+            table.add_row(_pct(t.alpha), _pct(t.coverage), _pct(t.certified_coverage))
+        console.print(table)
+    if b.error_auroc is not None:
+        console.print(
+            f"error detection AUROC: {b.error_score} {_fmt(b.error_auroc)} vs max probability "
+            f"{_fmt(b.baseline_auroc)}"
+        )
+    if b.silent_failure_rate is None:
+        console.print(
+            "silent-failure budget: not set (policy budget.silent_failure_rate, e.g. 0.05, "
+            "answers 203 outside the certified region)"
+        )
+        return
+    console.print(
+        f"silent-failure budget: at most {_pct(b.silent_failure_rate)} wrong among 200s at "
+        f"{b.confidence:.0%} confidence → certified coverage {_pct(b.certified_coverage)} "
+        f"(error there {_pct(b.certified_error)}, upper bound {_pct(b.upper_bound)})"
+    )
+    if b.guarantee:
+        console.print(f"guarantee: {b.guarantee}")
 
 
 def _fmt(x: float | None) -> str:

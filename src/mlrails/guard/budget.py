@@ -3,10 +3,10 @@
 **False alarms.** Per-safeguard targets add up: three detectors at 1% each flag up to 3% of
 normal rows. :func:`joint_thresholds` calibrates the distribution safeguards (OOD and
 adversarial) *together*: each calibration row's score is turned into its rank among that
-detector's calibration scores, the row's statistic is its most extreme rank over detectors
-(the min-p combination of conformal p-values), and the split-conformal quantile of that
-statistic at the budget gives one common rank level; each detector alarms above its own score
-at that level. A row is flagged by some detector exactly when its combined statistic exceeds
+detector's calibration scores (how many lie below it), the row's statistic is its most
+extreme rank over detectors (the min-p combination of conformal p-values), and the
+split-conformal quantile of that statistic at the budget gives one common rank level; each
+detector alarms above its own score at that level. A row is flagged by some detector exactly when its combined statistic exceeds
 the level, so for exchangeable data the share of normal rows flagged by any of them is at most
 the budget (up to the ``O(1/n)`` of ranks computed among the calibration rows).
 
@@ -51,24 +51,27 @@ def joint_thresholds(scores: dict[str, NDArray[np.float64]], budget: float) -> J
     if n == 0:
         raise ValueError("cannot set thresholds from zero calibration scores")
     ordered = np.sort(S, axis=0)
-    ranks = np.column_stack(
-        [np.searchsorted(ordered[:, j], S[:, j], side="right") for j in range(len(names))]
+    # strict ranks: how many calibration scores lie below; a tie group shares its lowest rank,
+    # so a detector whose top scores tie is never forced to alarm on the whole group
+    below = np.column_stack(
+        [np.searchsorted(ordered[:, j], S[:, j], side="left") for j in range(len(names))]
     )
-    level = conformal_quantile(ranks.max(axis=1), budget)
-    if math.isinf(level) or level >= n:
-        need = math.ceil(len(names) / budget)
+    stat = np.sort(below.max(axis=1))[::-1]  # descending
+    # alarm when the statistic reaches r: the smallest r with (#{stat >= r} + 1) <= budget (n+1)
+    allowed = math.floor(budget * (n + 1) + 1e-9) - 1
+    if allowed < 0:
+        need = math.ceil(1 / budget) - 1
         warnings.warn(
-            f"{n} calibration rows are too few for a {budget:.2%} false-alarm budget shared "
-            f"by {len(names)} detector(s) (need about {need}); alarming only above the "
-            "largest scores",
+            f"{n} calibration rows are too few for a {budget:.2%} false-alarm budget "
+            f"(need >= {need}); alarming only above the largest scores",
             RuntimeWarning,
             stacklevel=2,
         )
         values = ordered[-1]
     else:
-        r = int(level)  # alarm when the rank exceeds r: score >= the (r+1)-th smallest
-        values = (ordered[r - 1] + ordered[r]) / 2.0 if r >= 1 else ordered[0] - 1.0
-        values = np.where(ordered[r] > values, values, np.nextafter(ordered[r], -np.inf))
+        # r = one above the statistic of the first row that must not alarm
+        r = int(stat[allowed]) + 1 if allowed < n else 0
+        values = ordered[r - 1] if r >= 1 else ordered[0] - 1.0
     hits = S > values
     thresholds = {
         k: Threshold(

@@ -8,17 +8,17 @@ refused it). :func:`certify_selective_risk` picks the most permissive ``lambda``
 over the draw of the calibration rows, by Learn-then-Test (Angelopoulos, Bates, Candès,
 Jordan & Lei 2021): one null hypothesis ``H_lambda: risk(lambda) > alpha`` per threshold of a
 grid, each tested with the binomial tail p-value of the errors among the answered
-calibration rows, ``p = BinomCDF(k; n, alpha)``, in a fixed sequence from the strictest
-threshold to the laxest, stopping at the first hypothesis not rejected at level ``delta``.
-Fixed-sequence testing controls the family-wise error at ``delta`` with no multiplicity
-penalty, so the certified threshold keeps the promise with probability ``1 - delta``.
+calibration rows, ``p = BinomCDF(k; n, alpha)``, in fixed sequences from strict thresholds
+to lax ones, each stopping at its first hypothesis not rejected. Four sequences with
+different starting points run at ``delta / 4`` each (Bonferroni); fixed-sequence testing has
+no multiplicity penalty within a sequence, so the family-wise error is at most ``delta`` and
+the certified threshold keeps the promise with probability ``1 - delta``.
 
 Assumptions, stated where the certificate is reported: the calibration rows and the rows
 served later are exchangeable (i.i.d. from one distribution); the error score and the
 threshold grid do not depend on the certifying rows (the grid comes from other rows, see
 ``grid``). Given a fixed threshold, the errors among answered rows are binomial; grid points
-that answer too few rows to start on (:func:`start_rows`) are skipped, a choice made from
-counts only, which keeps the binomial tail conservative (Hoeffding 1956).
+that answer too few rows to start a sequence on are skipped, a choice made from counts only, which keeps the binomial tail conservative (Hoeffding 1956).
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from scipy.stats import binom
 TRADEOFF_ALPHAS: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2)
 #: how many thresholds the default grid has
 GRID_SIZE = 200
+#: fixed sequences run from different starting points (each at ``delta / SEQUENCES``)
+SEQUENCES = 4
 #: the threshold that answers every row (JSON has no infinity)
 ANSWER_ALL = float(np.finfo(np.float64).max)
 #: the threshold that answers no row: nothing could be certified
@@ -215,31 +217,31 @@ def _counts(
     return cum_n[pos].astype(np.int64), cum_k[pos].astype(np.int64)
 
 
-def start_rows(alpha: float, delta: float) -> int:
-    """Where the fixed sequence starts: the fewest answered rows with which an error rate of
-    ``alpha / 2`` still rejects ``risk > alpha``. Testing from fewer rows would stop the
-    sequence on the first wrong answer among the most confident rows, for no gain (so few rows
-    cover little); the rule looks at counts only, never at the errors."""
-    _check_levels(alpha, delta)
-    n = min_rows_to_certify(alpha, delta)
-    while binom.cdf(math.floor(alpha * n / 2), n, alpha) > delta:
-        n += max(1, n // 50)
-    return n
-
-
 def _fixed_sequence(
     n_answered: NDArray[np.int64], n_wrong: NDArray[np.int64], alpha: float, delta: float
 ) -> int | None:
-    """Index of the laxest threshold rejected before the first non-rejection, or None."""
-    need = min(start_rows(alpha, delta), max(min_rows_to_certify(alpha, delta), int(n_answered[-1])))
-    best = None
-    for j in range(n_answered.size):
-        m = int(n_answered[j])
-        if m < need:  # too few rows to start on: not tested (counts only)
-            continue
-        if binomial_p_value(int(n_wrong[j]), m, alpha) > delta:
-            break
-        best = j
+    """Index of the laxest threshold certified, or None.
+
+    :data:`SEQUENCES` fixed sequences, each at level ``delta / SEQUENCES`` (Bonferroni), start
+    where at least ``s0, 2 s0, 4 s0, ...`` rows are answered (``s0``: the fewest rows with
+    which zero errors reject, :func:`min_rows_to_certify`) and run towards laxer thresholds
+    until their first non-rejection; the union of their rejections keeps the family-wise error
+    at ``delta``. Several starts keep one unlucky wrong answer among the most confident rows
+    from stopping the whole search; the starts look at counts only, never at the errors.
+    """
+    level = delta / SEQUENCES
+    s0 = min_rows_to_certify(alpha, level)
+    total = int(n_answered[-1]) if n_answered.size else 0
+    best: int | None = None
+    for j in range(SEQUENCES):
+        need = min(s0 * 2**j, max(s0, total))
+        for i in range(n_answered.size):
+            m = int(n_answered[i])
+            if m < need:  # too few rows to start on: not tested (counts only)
+                continue
+            if binomial_p_value(int(n_wrong[i]), m, alpha) > level:
+                break
+            best = i if best is None else max(best, i)
     return best
 
 
