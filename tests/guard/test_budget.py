@@ -105,7 +105,9 @@ def test_the_detail_of_a_refusal_states_the_shared_budget() -> None:
     v = rails.check(far, explain=False)[0]
     assert v.status in (400, 403, 422)
     if v.status in (403, 422):
-        assert "false-alarm budget 1.00% shared by OOD and adversarial detection" in (v.detail or "")
+        assert "false-alarm budget 1.00% shared by OOD and adversarial detection" in (
+            v.detail or ""
+        )
 
 
 def test_a_model_that_cannot_be_refitted_needs_calibration_data_for_a_silent_failure_rate() -> None:

@@ -32,8 +32,24 @@ def fit(
         Path | None,
         typer.Option(
             "--calib",
-            help="Held-out calibration data (same columns). Default: a seeded share "
-            "of the training data.",
+            help="Held-out calibration data (same columns). Default: cross-fitted on the "
+            "training data (out-of-fold scores; scikit-learn models are refitted per fold).",
+        ),
+    ] = None,
+    silent_failure_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--silent-failure-rate",
+            help="Certify at most this share of wrong answers among 200s (e.g. 0.05); rows "
+            "outside the certified region answer 203. Overrides the policy's budget.",
+        ),
+    ] = None,
+    false_alarm_rate: Annotated[
+        float | None,
+        typer.Option(
+            "--false-alarm-rate",
+            help="Share of normal rows OOD and adversarial detection together may refuse "
+            "(default 0.01). Overrides the policy's budget.",
         ),
     ] = None,
     policy: Annotated[
@@ -75,8 +91,20 @@ def fit(
         if calib_file is not None:
             Xc, yc = _split_target(read_table(calib_file), target, calib_file)
         pol = Policy.coerce(policy)
-        # contract, OOD, each adversarial detector, reliability, saving
-        total = 4 + len(pol.adversarial.detectors)
+        budget = {
+            k: v
+            for k, v in (
+                ("silent_failure_rate", silent_failure_rate),
+                ("false_alarm_rate", false_alarm_rate),
+            )
+            if v is not None
+        }
+        if budget:
+            pol = Policy.coerce(
+                {**pol.model_dump(), "budget": {**pol.budget.model_dump(), **budget}}
+            )
+        # contract, folds, detectors, reliability, error budget, drift reference, saving
+        total = 6 + pol.cross_fit.folds
         with progress() as bar:
             job = bar.add_task("fitting rails", total=total)
 

@@ -97,7 +97,11 @@ def certify_budget(
         baseline = 1.0 - P.max(axis=1)
         if pol.reliability.mode != "off":
             mc = pol.reliability.min_confidence
-            floor = float(mc) if not isinstance(mc, str) else (None if min_conf is None else min_conf.value)
+            floor = (
+                float(mc)
+                if not isinstance(mc, str)
+                else (None if min_conf is None else min_conf.value)
+            )
             if floor is not None:
                 refused |= P.max(axis=1) < floor
             if conformal is not None:

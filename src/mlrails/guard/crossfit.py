@@ -169,9 +169,7 @@ def _holdout(
             (k, d) if not d.needs_model else (k, _fit_one(fresh, X_fit, y_fit))
             for (k, d), (_, fresh) in zip(fold_dets, make(adapter), strict=True)
         ]
-    rows = CalibrationRows(
-        "holdout", X_cal, y_cal, out, why is None, scores, dets, X_fit, y_fit
-    )
+    rows = CalibrationRows("holdout", X_cal, y_cal, out, why is None, scores, dets, X_fit, y_fit)
     if why is not None:
         rows.notes.append(NO_REFIT_NOTE.format(why=why))
     return rows
@@ -223,16 +221,17 @@ def _splitter(adapter: ModelAdapter, y: NDArray[Any], k: int, seed: int) -> Any:
     return KFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)))
 
 
-def _refit(
-    adapter: ModelAdapter, X: Any, y: NDArray[Any]
-) -> tuple[ModelAdapter, str | None]:
+def _refit(adapter: ModelAdapter, X: Any, y: NDArray[Any]) -> tuple[ModelAdapter, str | None]:
     """A clone of the model fitted on ``(X, y)``, or the model itself and why not."""
     assert isinstance(adapter, SklearnAdapter)
     try:
         est = clone(adapter.estimator).fit(X, y)
         fold = SklearnAdapter(est, task=adapter.task)
     except Exception as exc:
-        return adapter, f"refitting {type(adapter.estimator).__name__} failed ({type(exc).__name__})"
+        return (
+            adapter,
+            f"refitting {type(adapter.estimator).__name__} failed ({type(exc).__name__})",
+        )
     if adapter.task == "classification":
         got = None if fold.classes_ is None else np.asarray(fold.classes_).tolist()
         want = None if adapter.classes_ is None else np.asarray(adapter.classes_).tolist()

@@ -251,7 +251,9 @@ def _fit(
         step("drift reference")
         # the guard's own answers on calibration rows: the log keeps verdicts, so the
         # reference goes through the same rule (refused rows have no prediction)
-        ref_rows = _take_rows(rows.X, max(1000, int(pol.calibration_fraction * len(rows.X))), pol.seed)
+        ref_rows = _take_rows(
+            rows.X, max(1000, int(pol.calibration_fraction * len(rows.X))), pol.seed
+        )
         answers = answers_frame(
             (v.to_dict() for v in rails.check(ref_rows, explain=False)), task=adapter.task
         )
@@ -293,12 +295,16 @@ def _make_detectors(
             continue
         params: dict[str, Any] = {"model": adapter}
         if name == "label_instability":
-            params.update(n_copies=pol.adversarial.n_copies, noise_scale=pol.adversarial.noise_scale)
+            params.update(
+                n_copies=pol.adversarial.n_copies, noise_scale=pol.adversarial.noise_scale
+            )
         dets.append((f"adversarial:{name}", make_seeded_detector(name, pol.seed, **params)))
     return dets
 
 
-def _set_thresholds(rows: CalibrationRows, pol: Policy, summary: FitSummary) -> JointThresholds | None:
+def _set_thresholds(
+    rows: CalibrationRows, pol: Policy, summary: FitSummary
+) -> JointThresholds | None:
     """Calibrate the distribution safeguards: jointly to the budget, or each to its target."""
     keys = [k for k, _ in rows.detectors]
     budget = pol.budget.false_alarm_rate

@@ -124,8 +124,10 @@ class BudgetPolicy(_Strict):
         "certified; fit still reports the trade-off)",
     )
     confidence: float = Field(
-        0.9, ge=0.5, lt=1.0, description="probability (over the calibration draw) that the "
-        "silent-failure rate holds"
+        0.9,
+        ge=0.5,
+        lt=1.0,
+        description="probability (over the calibration draw) that the silent-failure rate holds",
     )
     tolerance: float | None = Field(
         None,

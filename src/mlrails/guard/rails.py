@@ -299,9 +299,16 @@ class Rails:
     ) -> NDArray[np.float64]:
         """The error score of the answered rows, from the same inputs it was fitted on."""
         assert self.error_scorer is not None
-        D = np.column_stack(
-            [ev.scores[k][good] if k in ev.scores else np.full(good.size, np.nan) for k in self.error_inputs]
-        ) if self.error_inputs else np.zeros((good.size, 0))
+        D = (
+            np.column_stack(
+                [
+                    ev.scores[k][good] if k in ev.scores else np.full(good.size, np.nan)
+                    for k in self.error_inputs
+                ]
+            )
+            if self.error_inputs
+            else np.zeros((good.size, 0))
+        )
         sigma = None
         if self.task != "classification" and self.conformal is not None:
             sigma = self.conformal.sigma(self._difficulty_input(Xg, Mg), good.size)
@@ -540,9 +547,7 @@ class Rails:
                 e = error_rows[i]
                 uncertified = e > cert_thr
                 sg.append(
-                    SafeguardResult(
-                        "error_budget", budget.action, uncertified, e, cert_thr, t_err
-                    )
+                    SafeguardResult("error_budget", budget.action, uncertified, e, cert_thr, t_err)
                 )
                 if uncertified:
                     warned.append("error_budget")

@@ -174,7 +174,9 @@ def certify_selective_risk(
         TradeoffPoint(
             alpha=a,
             coverage=_empirical_coverage(n_answered, n_wrong, a) / n,
-            certified_coverage=_answered_at(n_answered, _fixed_sequence(n_answered, n_wrong, a, delta))
+            certified_coverage=_answered_at(
+                n_answered, _fixed_sequence(n_answered, n_wrong, a, delta)
+            )
             / n,
         )
         for a in tradeoff_alphas
