@@ -362,7 +362,7 @@ class ErrorScorer:
         base_auc = self.auroc_[base]
         if not math.isfinite(base_auc):
             return base  # no errors, or only errors: nothing to rank
-        best, best_gain = base, 0.0
+        best, best_gain = base, -math.inf
         for c, s in oof.items():
             auc = self.auroc_[c]
             if c == base or not math.isfinite(auc):
