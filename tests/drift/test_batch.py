@@ -17,7 +17,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from mlrails import _json
 from mlrails._state import State
-from mlrails.drift.batch import BatchShiftFinding, BatchShiftTest
+from mlrails.drift.batch import BatchShiftFinding, BatchShiftTest, binormal_distance
 from mlrails.errors import ArtifactError, DataError, NotFittedError, PolicyError
 
 CITIES = np.array(["north", "south", "east", "west"])
@@ -312,3 +312,17 @@ def test_array_inputs_and_extra_columns() -> None:
     frame = pd.DataFrame(B, columns=["x0", "x1", "x2"]).assign(extra=1.0)
     g = test.test(frame, predict(B))
     assert g is not None and g.to_dict() == f.to_dict()
+
+
+def test_binormal_distance_against_the_normal_model() -> None:
+    """Two normals a gap d apart: AUROC = Phi(d / sqrt 2), KS distance = 2 Phi(d / 2) - 1."""
+    for gap in [0.1, 0.25, 1.0, 3.0]:
+        auroc = stats.norm.cdf(gap / np.sqrt(2))
+        assert binormal_distance(auroc) == pytest.approx(2 * stats.norm.cdf(gap / 2) - 1)
+    assert binormal_distance(0.5) == 0.0 and binormal_distance(0.3) == 0.0
+    assert binormal_distance(1.0) == 1.0
+    # the KS distance of two large normal samples agrees
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0, 1, 200_000), rng.normal(0.5, 1, 200_000)
+    auroc = stats.mannwhitneyu(b, a).statistic / len(a) / len(b)
+    assert binormal_distance(auroc) == pytest.approx(stats.ks_2samp(a, b).statistic, abs=0.01)

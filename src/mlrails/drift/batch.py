@@ -47,7 +47,6 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any, Literal, Self
 
 import numpy as np
@@ -56,6 +55,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from mlrails._state import State
+from mlrails.drift.batch_finding import BatchShiftFinding, FieldShift, reason_text
 from mlrails.drift.profile import category_key, numeric_values
 from mlrails.drift.statistics import (
     NumericIndex,
@@ -65,6 +65,8 @@ from mlrails.drift.statistics import (
     ks_pvalues,
 )
 from mlrails.errors import ArtifactError, DataError, NotFittedError, PolicyError
+
+__all__ = ["BatchShiftFinding", "BatchShiftTest", "FieldShift", "binormal_distance"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -81,81 +83,6 @@ CLASSIFIER_MAX_CATEGORIES = 250
 MIN_EXPECTED = 5.0
 #: fields listed in a finding at most (the significant ones first)
 MAX_LISTED_FIELDS = 10
-
-
-@dataclass(frozen=True)
-class FieldShift:
-    """The test of one input field against the reference.
-
-    ``statistic`` names the test ("ks" or "chi2") and ``value`` is its statistic; ``effect``
-    is the KS distance (numeric) or total-variation distance of the category shares
-    (categorical, rare categories pooled); ``significant`` = Benjamini–Hochberg-rejected at
-    ``fdr`` and ``effect`` >= the gate; ``matters`` = significant, an input the model relies
-    on (``importance`` >= the floor; NaN when no model was given: every field counts), and
-    Holm-rejected among those inputs at the family's share of ``alpha``.
-    """
-
-    field: str
-    statistic: str
-    p_value: float
-    effect: float
-    importance: float
-    significant: bool
-    value: float = float("nan")
-    p_adjusted: float = float("nan")
-    matters: bool = False
-    n_batch: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: _plain(v) for k, v in asdict(self).items()}
-
-
-@dataclass(frozen=True)
-class BatchShiftFinding:
-    """What :meth:`BatchShiftTest.test` found in one batch (see the module docstring)."""
-
-    n_rows: int
-    shifted: bool
-    drifted: bool
-    fields: list[FieldShift]
-    output_p_value: float | None
-    output_effect: float | None
-    classifier_auroc: float | None
-    classifier_p_value: float | None
-    estimated_accuracy_drop: float | None
-    reason: str
-    classifier_effect: float | None = None
-    n_fields: int = 0
-    n_significant: int = 0
-    alpha: float = 0.01
-    causes: tuple[str, ...] = ()  # the families that rejected: "fields", "outputs", "classifier"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready plain values (NaN and infinities as None)."""
-        out: dict[str, Any] = {}
-        for k, v in asdict(self).items():
-            if k == "fields":
-                out[k] = [{a: _plain(b) for a, b in f.items()} for f in v]
-            elif k == "causes":
-                out[k] = list(v)
-            else:
-                out[k] = _plain(v)
-        return out
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, bool | np.bool_):
-        return bool(v)
-    if isinstance(v, int | np.integer):
-        return int(v)
-    if isinstance(v, float | np.floating):
-        f = float(v)
-        return f if math.isfinite(f) else None
-    return v
-
-
-def _p_text(p: float) -> str:
-    return "p<1e-9" if p < 1e-9 else f"p={p:.2g}"
 
 
 class BatchShiftTest:
@@ -336,7 +263,7 @@ class BatchShiftTest:
                 raise DataError(f"outputs_batch has {len(o)} rows but X_batch has {n}")
             cols, _ = _output_columns(o, self.task_)
             pairs = zip(self.output_index_, cols, strict=True)
-            d = np.array([compare_numeric(ix, c).d for ix, c in pairs])
+            d = np.array([compare_numeric(ix, c, use_numba=False).d for ix, c in pairs])
             m = len(cols)
             n_ref = np.array([ix.values.size for ix in self.output_index_], dtype=np.int64)
             d, p = ks_pvalues(d, n_ref, np.full(m, n, dtype=np.int64))
@@ -357,7 +284,7 @@ class BatchShiftTest:
         n_sig = sum(f.significant for f in fields)
         shifted = bool(causes)
         drifted = shifted or n_sig > 0
-        reason = _reason(order, causes, out_name, out_p, out_eff, auroc, cls_p, self.fdr)
+        reason = reason_text(order, causes, out_name, out_p, out_eff, auroc, cls_p, self.fdr)
         return BatchShiftFinding(
             n_rows=n,
             shifted=shifted,
@@ -421,7 +348,7 @@ class BatchShiftTest:
             if nj >= 0:
                 ix = self.numeric_index_[nj]
                 x = num_b[:, nj]
-                st = compare_numeric(ix, x)
+                st = compare_numeric(ix, x, use_numba=False)
                 n_b[j], n_r[j] = st.n_cur, st.n_ref
                 if st.n_cur > 0:
                     stat[j] = st.d
@@ -772,49 +699,3 @@ def _holm(p: F64, level: float) -> NDArray[np.bool_]:
             break
         out[i] = True
     return out
-
-
-def _reason(
-    fields: list[FieldShift],
-    causes: list[str],
-    out_name: str,
-    out_p: float | None,
-    out_eff: float | None,
-    auroc: float | None,
-    cls_p: float | None,
-    fdr: float,
-) -> str:
-    """One line a user reads."""
-
-    def field_text(f: FieldShift) -> str:
-        name = "KS" if f.statistic == "ks" else "TV"
-        return f"{f.field} shifted ({name} {f.effect:.2f}, {_p_text(f.p_value)})"
-
-    parts: list[str] = []
-    if "fields" in causes:
-        top = [f for f in fields if f.matters]
-        text = field_text(top[0])
-        if math.isfinite(top[0].importance):
-            text += f", an input the model relies on (importance {top[0].importance:.2f})"
-        if len(top) > 1:
-            text += f", and {len(top) - 1} more"
-        parts.append(text)
-    if "outputs" in causes and out_p is not None and out_eff is not None:
-        parts.append(f"the model's {out_name} shifted (KS {out_eff:.2f}, {_p_text(out_p)})")
-    if "classifier" in causes and auroc is not None and cls_p is not None:
-        parts.append(
-            "a classifier tells the batch from the reference on the inputs the model relies "
-            f"on (AUROC {auroc:.2f}, {_p_text(cls_p)})"
-        )
-    if parts:
-        return "; ".join(parts)
-    sig = [f for f in fields if f.significant]
-    if sig:
-        text = field_text(sig[0])
-        if math.isfinite(sig[0].importance):
-            text += f", but the model barely uses it (importance {sig[0].importance:.2f})"
-        else:
-            text += ", not enough to count as a shift that matters"
-        more = f" ({len(sig) - 1} more field(s) drifted)" if len(sig) > 1 else ""
-        return text + more + ": reported, rows not downgraded"
-    return f"no significant shift (field tests at FDR {fdr:g})"
