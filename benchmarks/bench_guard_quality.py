@@ -103,6 +103,7 @@ class RunResult:
     coverage: float
     oracle: float
     certified_coverage: float | None
+    fit_false_alarm: float | None  # the fit's own estimate (summary.budget), when it gives one
     auroc_guard: float
     auroc_max_probability: float
     error_score: str
@@ -211,6 +212,7 @@ def run_one(
         coverage=n200 / n,
         oracle=oracle,
         certified_coverage=_budget_field(rails, "certified_coverage"),
+        fit_false_alarm=_budget_field(rails, "realised_false_alarm"),
         auroc_guard=auroc(wrong_all, batch.error_score),
         auroc_max_probability=auroc(wrong_all, baseline),
         error_score=batch.error_score_name,
@@ -302,6 +304,7 @@ def false_alarm_table(results: list[RunResult]) -> str:
                 _spread([r.alarm_rate for r in rs], "{:.2%}"),
                 f"{np.mean([r.alarm_rate for r in rs]) / FALSE_ALARM_RATE:.1f}x",
                 _passes([r.alarm_rate <= r.alarm_bound for r in rs]),
+                _spread([r.fit_false_alarm for r in rs if r.fit_false_alarm is not None], "{:.2%}"),
             ]
         )
     return fmt_table(
@@ -315,6 +318,7 @@ def false_alarm_table(results: list[RunResult]) -> str:
             "realised (mean [min–max])",
             "realised / budget",
             "within",
+            "fit's estimate (calibration)",
         ],
         rows,
     )
