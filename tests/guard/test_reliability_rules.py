@@ -21,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import mlrails
-from mlrails.guard.rails import _distinct
+from mlrails.guard.words import distinct
 
 LOADERS = {
     "digits": load_digits,
@@ -112,9 +112,9 @@ def test_reliability_off_computes_no_sets_and_no_rule() -> None:
     ],
 )
 def test_distinct_shows_the_digits_that_differ(x: float, other: float, expected: str) -> None:
-    text = _distinct(x, other)
+    text = distinct(x, other)
     assert text == expected
-    assert text != _distinct(other, x)
+    assert text != distinct(other, x)
     assert float(text) == pytest.approx(x, rel=1e-4)
 
 

@@ -28,7 +28,7 @@ from mlrails.guard.rails import Rails
 from mlrails.serve import KeyRing, ServerThread, ServeSettings, create_app
 from mlrails.store import open_store
 
-POLICY = {"reliability": {"min_confidence": 0.99}}
+POLICY = {"reliability": {"min_confidence": 0.99}, "batch_shift": {"mode": "warn"}}
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -62,6 +62,7 @@ from mlrails.artifact.reading import check_npz, parse_json, read_bounded, safe_p
 from mlrails.contract import InputContract
 from mlrails.detectors import detector_from_state
 from mlrails.detectors.threshold import Threshold
+from mlrails.drift.batch import BatchShiftTest
 from mlrails.drift.monitor import TrafficReference
 from mlrails.drift.profile import ReferenceProfile
 from mlrails.errors import ArtifactError, MlrailsError, ModelUnavailable
@@ -90,6 +91,8 @@ def content_blobs(rails: Rails) -> dict[str, bytes]:
         states["conformal"] = _wrap(rails.conformal)
     if rails.error_scorer is not None:
         states["error_score"] = rails.error_scorer.get_state()
+    if rails.batch_shift is not None:
+        states["batch_shift"] = rails.batch_shift.get_state()
     states["background"] = _table_state(rails.background)
     probe = _model_output(rails, rails.background)
     states["probe"] = State(meta={}, arrays={"output": probe})
@@ -314,6 +317,9 @@ def _build(
         )
         background = _table_from_state(states["background"])
         scorer = ErrorScorer.from_state(states["error_score"]) if "error_score" in states else None
+        batch_shift = (
+            BatchShiftTest.from_state(states["batch_shift"]) if "batch_shift" in states else None
+        )
         reference = _reference_from_blobs(blobs)
     except MlrailsError:
         raise
@@ -341,6 +347,7 @@ def _build(
         error_scorer=scorer,
         certificate=None if certificate is None else RiskCertificate.from_dict(certificate),
         error_inputs=error_inputs,
+        batch_shift=batch_shift,
     )
     if check_model:
         expected = states["probe"].array("output")

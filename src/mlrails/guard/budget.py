@@ -6,9 +6,10 @@ adversarial) *together*: each calibration row's score is turned into its rank am
 detector's calibration scores (how many lie below it), the row's statistic is its most
 extreme rank over detectors (the min-p combination of conformal p-values), and the
 split-conformal quantile of that statistic at the budget gives one common rank level; each
-detector alarms above its own score at that level. A row is flagged by some detector exactly when its combined statistic exceeds
-the level, so for exchangeable data the share of normal rows flagged by any of them is at most
-the budget (up to the ``O(1/n)`` of ranks computed among the calibration rows).
+detector alarms above its own score at that level. A row is flagged by some detector exactly
+when its combined statistic exceeds the level, so for exchangeable data the share of normal
+rows flagged by any of them is at most the budget (up to the ``O(1/n)`` of ranks computed
+among the calibration rows).
 
 **Silent failures.** :class:`BudgetSummary` reports the certificate of
 :func:`mlrails.reliability.risk.certify_selective_risk` and the trade-off it was chosen from.
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from mlrails.detectors.threshold import Threshold, conformal_quantile
+from mlrails.detectors.threshold import Threshold
 from mlrails.reliability.risk import TradeoffPoint
 
 
@@ -72,7 +73,7 @@ def joint_thresholds(scores: dict[str, NDArray[np.float64]], budget: float) -> J
         # r = one above the statistic of the first row that must not alarm
         r = int(stat[allowed]) + 1 if allowed < n else 0
         values = ordered[r - 1] if r >= 1 else ordered[0] - 1.0
-    hits = S > values
+    hits = values < S
     thresholds = {
         k: Threshold(
             value=float(values[j]),

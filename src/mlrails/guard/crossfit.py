@@ -74,7 +74,8 @@ class CalibrationRows:
 def refit_problem(adapter: ModelAdapter) -> str | None:
     """Why ``adapter``'s model cannot be cloned and refitted, or None when it can."""
     if not isinstance(adapter, SklearnAdapter):
-        return f"a {type(adapter).__name__.removesuffix('Adapter')} model is not a scikit-learn estimator"
+        kind = type(adapter).__name__.removesuffix("Adapter")
+        return f"a {kind} model is not a scikit-learn estimator"
     est = adapter.estimator
     if not hasattr(est, "fit"):
         return f"{type(est).__name__} has no fit method"

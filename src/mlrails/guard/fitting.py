@@ -10,18 +10,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+
 from mlrails.contract import infer_contract
+from mlrails.contract.validate import contract_columns
 from mlrails.detectors import make_seeded_detector
 from mlrails.detectors.base import BaseDetector
+from mlrails.detectors.threshold import calibrate_threshold
+from mlrails.drift.batch import BatchShiftTest
 from mlrails.drift.monitor import TrafficReference, answers_frame
 from mlrails.errors import DataError
-from mlrails.detectors.threshold import calibrate_threshold
 from mlrails.guard.budget import JointThresholds, joint_thresholds
 from mlrails.guard.certify import ERROR_SCORE_SHARE, budget_notes, certify_budget, label_index
 from mlrails.guard.crossfit import (
     CalibrationRows,
     calibration_rows,
     choose_method,
+    model_output,
     refit_problem,
     split_for_calibration,
 )
@@ -265,10 +269,47 @@ def _fit(
             reference_size=pol.drift.reference_size,
             seed=pol.seed,
         )
+    if pol.batch_shift.mode != "off" and contract.layout != "image":
+        step("batch shift reference")
+        rails.batch_shift = _batch_shift(rails, rows, pol, calibrator)
     from mlrails.artifact.io import content_hash
 
     rails.artifact_hash = content_hash(rails)  # verdicts carry it before any save
     return rails
+
+
+def _batch_shift(
+    rails: Rails, rows: CalibrationRows, pol: Policy, calibrator: Any
+) -> BatchShiftTest | None:
+    """The batch-level shift test, referenced on the calibration rows and the model's
+    outputs there (only outputs of a model that did not train on them: a model's confidence on
+    its own training rows would make every production batch look shifted)."""
+    adapter = rails.adapter
+
+    def served(X: Any) -> NDArray[np.float64]:
+        out = model_output(adapter, X)
+        if adapter.task == "classification" and calibrator is not None:
+            return np.asarray(calibrator.transform(out), dtype=np.float64)
+        return out
+
+    outputs = None
+    if rows.model_unseen:
+        outputs = rows.outputs
+        if adapter.task == "classification" and calibrator is not None:
+            outputs = calibrator.transform(outputs)
+    bs = pol.batch_shift
+    try:
+        return BatchShiftTest(
+            min_rows=bs.min_rows,
+            alpha=bs.alpha,
+            fdr=bs.fdr,
+            effect=bs.effect,
+            classifier=bs.classifier,
+            random_state=pol.seed,
+        ).fit(rows.X, outputs, predict=served, columns=contract_columns(rails.contract))
+    except DataError as exc:
+        rails.summary.notes.append(f"batch shift test off: {exc}")
+        return None
 
 
 def _make_detectors(
@@ -324,7 +365,7 @@ def _set_thresholds(
 def _halves(n: int, method: str, seed: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Rows that train the error score (A) and rows that certify (B): a seeded third / rest."""
     order = np.random.default_rng(seed + 7).permutation(n)
-    k = max(1, int(round(n * ERROR_SCORE_SHARE))) if n >= 3 else 0
+    k = max(1, round(n * ERROR_SCORE_SHARE)) if n >= 3 else 0
     return np.sort(order[:k]), np.sort(order[k:])
 
 

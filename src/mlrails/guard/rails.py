@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,17 +23,19 @@ from mlrails.contract import InputContract, ValidationResult, Violation, validat
 from mlrails.contract.validate import EMPTY_BATCH, contract_columns, validate_fast
 from mlrails.detectors.base import BaseDetector
 from mlrails.detectors.threshold import Threshold
+from mlrails.drift.batch import BatchShiftFinding, BatchShiftTest
 from mlrails.errors import ModelUnavailable
 from mlrails.explain.contributions import FeatureContribution
-from mlrails.guard.budget import BudgetSummary
 from mlrails.guard.certify import error_features
 from mlrails.guard.policy import Policy
+from mlrails.guard.summary import CalibrationSummary, FitSummary, SafeguardSummary
 from mlrails.guard.verdict import (
     Confidence,
     OODAttribution,
     SafeguardResult,
     Verdict,
 )
+from mlrails.guard.words import describe_warning, distinct, summarise
 from mlrails.models.base import ModelAdapter
 from mlrails.protocol import problem as problems
 from mlrails.protocol.status import Outcome
@@ -50,59 +51,7 @@ if TYPE_CHECKING:
 COMBINED_CALL_MAX_ROWS = 256
 
 
-@dataclass
-class CalibrationSummary:
-    """Calibration quality measured on the calibration split."""
-
-    method: str
-    ece_before: float | None
-    ece_after: float | None
-    nll_before: float | None = None
-    nll_after: float | None = None
-
-
-@dataclass
-class SafeguardSummary:
-    """One safeguard's threshold and its false-alarm rate, target and realised."""
-
-    name: str
-    mode: str
-    threshold: float | None
-    target_fpr: float | None
-    realised_fpr: float | None
-    n_calibration: int | None
-
-
-@dataclass
-class FitSummary:
-    """What ``fit`` learnt, for humans (CLI table) and machines (artifact manifest)."""
-
-    task: str
-    n_train: int
-    n_calibration: int
-    safeguards: list[SafeguardSummary] = field(default_factory=list)
-    calibration: CalibrationSummary | None = None
-    conformal_coverage: float | None = None
-    calibration_accuracy: float | None = None
-    notes: list[str] = field(default_factory=list)
-    #: the budgets and what they bought (None: artifacts written before budgets existed)
-    budget: BudgetSummary | None = None
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FitSummary:
-        """Rebuild a summary from its manifest form (``dataclasses.asdict`` of one)."""
-        cal = d.get("calibration")
-        return cls(
-            task=d.get("task", ""),
-            n_train=int(d.get("n_train", 0)),
-            n_calibration=int(d.get("n_calibration", 0)),
-            safeguards=[SafeguardSummary(**s) for s in d.get("safeguards", [])],
-            calibration=None if cal is None else CalibrationSummary(**cal),
-            conformal_coverage=d.get("conformal_coverage"),
-            calibration_accuracy=d.get("calibration_accuracy"),
-            notes=list(d.get("notes", [])),
-            budget=None if d.get("budget") is None else BudgetSummary.from_dict(d["budget"]),
-        )
+__all__ = ["CalibrationSummary", "FitSummary", "Rails", "SafeguardSummary"]
 
 
 class Rails:
@@ -127,6 +76,7 @@ class Rails:
         error_scorer: ErrorScorer | None = None,
         certificate: RiskCertificate | None = None,
         error_inputs: list[str] | None = None,
+        batch_shift: BatchShiftTest | None = None,
     ) -> None:
         self.adapter = adapter
         self.contract = contract
@@ -148,6 +98,8 @@ class Rails:
         self.error_scorer = error_scorer
         self.certificate = certificate
         self.error_inputs = list(error_inputs or [])
+        #: the batch-level shift test (None: off, or artifacts written before it existed)
+        self.batch_shift = batch_shift
         self._explainer: Any = None
 
     @property
@@ -284,6 +236,16 @@ class Rails:
                 lo, hi = self.conformal.predict_intervals(out, self._difficulty_input(Xg, Mg))
                 ev.interval[good] = np.column_stack([lo, hi])
             timings["reliability"] = time.perf_counter() - t0
+        if self.batch_shift is not None and pol.batch_shift.mode != "off":
+            t0 = time.perf_counter()
+            served = ev.proba[good] if self.task == "classification" else ev.values[good]
+            try:
+                ev.batch = self.batch_shift.test(Xg, served)
+            except ModelUnavailable:
+                raise
+            except Exception as exc:  # evidence about the batch, never a reason to fail rows
+                ev.batch_error = type(exc).__name__
+            timings["batch_shift"] = time.perf_counter() - t0
         if self.certificate is not None and self.error_scorer is not None:
             t0 = time.perf_counter()
             ev.error[good] = self._error_scores(out, Xg, Mg, good, ev)
@@ -453,6 +415,9 @@ class Rails:
         budget = pol.budget
         cert_thr = None if self.certificate is None else self.certificate.threshold
         error_rows = ev.error.tolist()
+        batch = ev.batch
+        batch_details: dict[str, Any] = {} if batch is None else batch.to_dict()
+        t_batch = per.get("batch_shift", 0.0)
         verdicts: list[Verdict] = []
         for i in range(n):
             errs = row_errs[i]
@@ -471,7 +436,7 @@ class Rails:
             )
             verdicts.append(v)
             if errs and (pol.validation.mode == "block" or not answered[i]):
-                detail = f"{len(errs)} contract violation(s): " + _summarise(errs)
+                detail = f"{len(errs)} contract violation(s): " + summarise(errs)
                 self._set_problem(v, problems.INVALID_INPUT, detail)
                 continue
             if i in ev.model_error or i in ev.safeguard_error:
@@ -486,8 +451,8 @@ class Rails:
                 if hit and mode == "block" and blocked is None:
                     blocked = (
                         kind,
-                        f"{name} score {_distinct(scores[i], thr)} is above its threshold "
-                        f"{_distinct(thr, scores[i])} ({target})",
+                        f"{name} score {distinct(scores[i], thr)} is above its threshold "
+                        f"{distinct(thr, scores[i])} ({target})",
                     )
                 elif hit:
                     warned.append(name)
@@ -542,6 +507,20 @@ class Rails:
                         )
                         if wide:
                             warned.append("interval_width")
+            if batch is not None and answered[i]:
+                sg.append(
+                    SafeguardResult(
+                        "batch_shift",
+                        pol.batch_shift.mode,
+                        batch.shifted,
+                        None,
+                        pol.batch_shift.alpha,
+                        t_batch,
+                        details=batch_details,
+                    )
+                )
+                if batch.shifted and pol.batch_shift.mode == "block":
+                    warned.append("batch_shift")
             withhold = False
             if cert_thr is not None and error_rows[i] == error_rows[i]:
                 e = error_rows[i]
@@ -564,7 +543,9 @@ class Rails:
                     + ", ".join(
                         self._certificate_text(v)
                         if w == "error_budget"
-                        else _describe_warning(w, v, min_conf, coverage, max_width)
+                        else f"the batch shifted ({batch.reason})"
+                        if w == "batch_shift" and batch is not None
+                        else describe_warning(w, v, min_conf, coverage, max_width)
                         for w in warned
                     ),
                 )
@@ -588,8 +569,8 @@ class Rails:
         region = (
             "no threshold could be certified"
             if not cert.certified
-            else f"error score {_distinct(sg.score, cert.threshold)} is above the certified "
-            f"threshold {_distinct(cert.threshold, sg.score)}"
+            else f"error score {distinct(sg.score, cert.threshold)} is above the certified "
+            f"threshold {distinct(cert.threshold, sg.score)}"
         )
         return (
             f"outside the certified region ({region}; silent-failure budget: at most "
@@ -620,7 +601,7 @@ class Rails:
     def _batch_error_verdict(self, res: ValidationResult) -> Verdict:
         errs = res.batch_errors or [Violation("*", EMPTY_BATCH, 0, "at least one row")]
         v = Verdict(status=0, outcome=Outcome.OK, artifact_hash=self.artifact_hash, errors=errs)
-        self._set_problem(v, problems.INVALID_INPUT, _summarise(errs))
+        self._set_problem(v, problems.INVALID_INPUT, summarise(errs))
         return v
 
     def _explain_rows(self, verdicts: list[Verdict], explain: bool | None) -> NDArray[np.intp]:
@@ -741,6 +722,8 @@ class _Evaluation:
         self.sets: NDArray[np.bool_] | None = None
         self.interval = np.full((n, 2), np.nan)
         self.error = np.full(n, np.nan)
+        self.batch: BatchShiftFinding | None = None
+        self.batch_error: str | None = None
         self.scores: dict[str, NDArray[np.float64]] = {}
         self.thresholds: dict[str, float] = {}
         self.model_error: dict[int, str] = {}
@@ -806,50 +789,3 @@ def _call_model(adapter: ModelAdapter, X: Any) -> tuple[NDArray[np.bool_], Any, 
         if r is not None:
             out[j] = r
     return ok, out, errs
-
-
-def _summarise(errs: list[Violation]) -> str:
-    parts = [f"{e.field}: {e.code} (got {e.value!r}, expected {e.expected})" for e in errs[:3]]
-    more = f"; and {len(errs) - 3} more" if len(errs) > 3 else ""
-    return "; ".join(parts) + more
-
-
-def _distinct(x: float, other: float) -> str:
-    """``x`` with the fewest significant digits (at least 4) that tell it apart from ``other``.
-
-    "score 0.8008 is above its threshold 0.8008" says nothing; the digits that differ do.
-    """
-    for digits in range(4, 18):
-        text = f"{x:.{digits}g}"
-        if text != f"{other:.{digits}g}":
-            return text
-    return repr(float(x))
-
-
-def _describe_warning(
-    name: str,
-    v: Verdict,
-    min_conf: float | None = None,
-    coverage: float | None = None,
-    max_width: float | None = None,
-) -> str:
-    if name == "reliability" and v.confidence is not None:
-        mp = v.confidence.max_probability
-        if min_conf is None:
-            return f"low confidence (max probability {mp:.3f})"
-        return (
-            f"low confidence (max probability {_distinct(mp, min_conf)} is below the minimum "
-            f"{_distinct(min_conf, mp)})"
-        )
-    if name == "conformal_set":
-        cov = "the stated coverage" if coverage is None else f"{coverage * 100:.4g}% coverage"
-        return f"the conformal prediction set is empty at {cov} (no label is plausible)"
-    if name == "interval_width" and v.interval is not None and max_width is not None:
-        width = v.interval[1] - v.interval[0]
-        return (
-            f"wide prediction interval (width {_distinct(width, max_width)} is above the "
-            f"calibrated limit {_distinct(max_width, width)})"
-        )
-    if name == "validation":
-        return "contract violations in warn mode"
-    return f"{name} fired in warn mode"

@@ -18,7 +18,8 @@ Assumptions, stated where the certificate is reported: the calibration rows and 
 served later are exchangeable (i.i.d. from one distribution); the error score and the
 threshold grid do not depend on the certifying rows (the grid comes from other rows, see
 ``grid``). Given a fixed threshold, the errors among answered rows are binomial; grid points
-that answer too few rows to start a sequence on are skipped, a choice made from counts only, which keeps the binomial tail conservative (Hoeffding 1956).
+that answer too few rows to start a sequence on are skipped, a choice made from counts
+only, which keeps the binomial tail conservative (Hoeffding 1956).
 """
 
 from __future__ import annotations

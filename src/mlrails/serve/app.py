@@ -129,8 +129,11 @@ class V1Dialect:
             "artifact_hash": self.service.rails.artifact_hash,
             "n": len(verdicts),
             "status_counts": dict(sorted(counts.items())),
-            "verdicts": outputs,
         }
+        shift = next((sg for v in verdicts if (sg := v.safeguard("batch_shift")) is not None), None)
+        if shift is not None:  # the batch-level shift test's finding, once for the batch
+            body["batch_shift"] = shift.details
+        body["verdicts"] = outputs
         if n_ok == len(verdicts):
             return json_response(body, codes.ok, headers)
         mixed = problems.MIXED.problem(
