@@ -127,3 +127,23 @@ def test_a_stray_key_does_not_reach_micro_batch_mates(fitted: Fitted) -> None:
     got = asyncio.run(main())
     assert batcher.stats.batches < len(payloads)  # they really shared a guard call
     assert [[v.status for v in vs] for vs in got] == [[200], [400], [200, 422]]
+
+
+def test_a_large_batch_answer_carries_the_batch_shift_finding(
+    fresh: Served, fitted: Fitted
+) -> None:
+    rows = [{str(k): float(v) for k, v in r.items()} for _, r in fitted.X.head(150).iterrows()]
+    shifted = [{**r, "mean area": r["mean area"] * 0.5} for r in rows]
+    for batch, expect in ((rows, False), (shifted, True)):
+        r = fresh.post({"instances": batch})
+        assert r.status_code in (200, 207), r.text
+        doc = r.json()
+        finding = doc["batch_shift"]
+        assert finding["n_rows"] <= 150 and isinstance(finding["reason"], str)
+        assert finding["drifted"] is expect
+        # the same finding is in each answered verdict's safeguards
+        v = next(x for x in doc["verdicts"] if x.get("prediction") is not None)
+        sg = next(s for s in v["safeguards"] if s["name"] == "batch_shift")
+        assert sg["details"]["drifted"] is expect
+    small = fresh.post({"instances": rows[:10]}).json()
+    assert "batch_shift" not in small
