@@ -52,6 +52,8 @@ mlserver: $(MLSERVER_STAMP)
 # the peer libraries the benchmarks compare against (Evidently), on top of the pinned install
 $(BENCH_STAMP): $(STAMP) requirements-bench.lock
 	$(BIN)/python -m pip install --quiet -r requirements-bench.lock -c requirements.lock
+	# nannyml's data files only (its pins conflict with ours; bench_guard_quality reads its CSVs)
+	$(BIN)/python -m pip install --quiet --no-deps nannyml==0.13.1
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)

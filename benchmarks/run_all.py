@@ -13,10 +13,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import (
     bench_attacks,
+    bench_batch_shift,
     bench_detection,
     bench_drift,
+    bench_error_score,
     bench_explain,
     bench_grid,
+    bench_guard_quality,
     bench_monitor,
     bench_overhead,
     bench_reproduce,
@@ -43,6 +46,12 @@ def main() -> None:
     print(bench_monitor.main())
     print()
     print(bench_explain.main(baseline_rows=10))
+    print()
+    print(bench_guard_quality.main([]))
+    print()
+    print(bench_error_score.main())
+    print()
+    bench_batch_shift.main()  # prints its own tables
 
 
 if __name__ == "__main__":

@@ -56,8 +56,11 @@ def test_contract_violating_rows_mostly_get_400(report: DemoReport) -> None:
 
 def test_clean_rows_mostly_get_200(report: DemoReport) -> None:
     case = _case(report, "clean")
-    # the demo's policy targets 5% false alarms per safeguard, so some clean rows are refused
-    assert _share(case, 200) >= 0.8
+    # the demo's policy: a 5% false-alarm budget and a 2% silent-failure budget, whose
+    # certified region leaves the least confident clean rows at 203
+    assert _share(case, 200) >= 0.7
+    assert case.silent_with_rails is not None
+    assert case.silent_with_rails <= 0.05 * case.status_counts.get(200, 0) + 2
     assert case.status_counts.get(400, 0) == 0  # held-out rows never violate the contract
 
 

@@ -156,7 +156,9 @@ def test_fit_prints_summary_and_writes_artifact(ws: Workspace) -> None:
         digest = hashlib.sha256((ws.rails / name).read_bytes()).hexdigest()
         assert manifest["files"][name] == digest
     summary = manifest["summary"]
-    assert summary["n_train"] + summary["n_calibration"] == len(ws.X)
+    # without --calib, every training row calibrates out-of-fold (cross-fitting)
+    assert summary["budget"]["calibration_method"] == "crossfit"
+    assert summary["n_train"] == summary["n_calibration"] == len(ws.X)
 
 
 def test_fit_with_trusted_pickle(ws: Workspace) -> None:

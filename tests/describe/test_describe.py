@@ -98,15 +98,27 @@ def test_trained_model_metrics_equal_sklearn(
 
 
 def test_recorded_calibration_metrics_and_redrawn_split(
-    artifact: Path, cancer: Any, cancer_rails: Any
+    artifact: Path, cancer: Any, cancer_rails: Any, cancer_forest: Any
 ) -> None:
     recorded = describe_trained_model(artifact, repeats=3, timing_rows=8)
     accuracy = next(m.result for m in recorded.evaluation_metrics if m.metric == "Accuracy")
     assert accuracy == cancer_rails.summary.calibration_accuracy
-    split = calibration_split(cancer_rails, cancer.X_train, cancer.y_train)
+    # cross-fitted: every training row calibrated out-of-fold, nothing to re-draw
+    assert cancer_rails.summary.budget.calibration_method == "crossfit"
+    assert calibration_split(cancer_rails, cancer.X_train, cancer.y_train) is None
+    # a held-out calibration share is drawn again, seeded, from the same training data
+    import mlrails
+
+    held = mlrails.fit(
+        cancer_forest,
+        cancer.X_train,
+        cancer.y_train,
+        policy={"calibration_fraction": 0.3, "cross_fit": {"method": "training"}},
+    )
+    split = calibration_split(held, cancer.X_train, cancer.y_train)
     assert split is not None
-    assert len(split[0]) == cancer_rails.summary.n_calibration
-    assert calibration_split(cancer_rails, cancer.X_test, cancer.y_test) is None
+    assert len(split[0]) == held.summary.n_calibration
+    assert calibration_split(held, cancer.X_test, cancer.y_test) is None
 
 
 def test_inference_timing_is_positive_and_ordered(cancer_rails: Any, cancer: Any) -> None:

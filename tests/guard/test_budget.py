@@ -185,6 +185,15 @@ def test_an_unreachable_rate_answers_every_row_203_and_says_so() -> None:
     rails = mlrails.fit(model, X[:1000], y[:1000], policy=pol)
     assert any("no threshold certifies" in n for n in rails.summary.notes)
     assert all(v.status != 200 for v in rails.check(X[1000:1100]))
+    # the note names the smallest trade-off rate that the same rows do certify
+    b = rails.summary.budget
+    assert b is not None
+    affordable = [p for p in b.tradeoff if p.certified_coverage > 0]
+    note = next(n for n in rails.summary.notes if "no threshold certifies" in n)
+    if affordable:
+        assert f"smallest rate these rows certify is {affordable[0].alpha:.0%}" in note
+    else:
+        assert "smallest rate" not in note
 
 
 def test_regression_wrong_means_an_error_above_the_tolerance() -> None:

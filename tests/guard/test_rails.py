@@ -28,8 +28,8 @@ def test_clean_rows_mostly_pass_with_full_evidence(cancer: Any, cancer_rails: An
     verdicts = cancer_rails.check(cancer.X_test)
     assert len(verdicts) == len(cancer.X_test)
     ok = [v for v in verdicts if v.status == 200]
-    # answered rows: 200, or 203 because the conformal set is empty (the calibration split
-    # comes from the forest's own training rows, so its quantile is optimistic)
+    # answered rows: 200, or 203 because the conformal set is empty (a forest this accurate
+    # has many rows whose set at 90% coverage holds no class)
     answered = [
         v for v in verdicts if v.status == 200 or (v.status == 203 and not v.prediction_set)
     ]
@@ -51,10 +51,13 @@ def test_clean_rows_mostly_pass_with_full_evidence(cancer: Any, cancer_rails: An
         "adversarial:neighbour_disagreement",
         "reliability",
         "conformal_set",
+        "batch_shift",  # the test batch has enough rows for the batch-level test
     ]
-    for s in v.safeguards[1:-1]:
+    for s in v.safeguards[1:-2]:
         assert s.score is not None and s.threshold is not None and not s.triggered
-    assert not v.safeguards[-1].triggered and v.safeguards[-1].details["set_size"] >= 1
+    conformal = v.safeguard("conformal_set")
+    assert conformal is not None and not conformal.triggered
+    assert conformal.details["set_size"] >= 1
     assert v.artifact_hash == cancer_rails.artifact_hash
     json.dumps(v.to_dict())  # JSON-ready
 

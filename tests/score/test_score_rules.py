@@ -234,3 +234,25 @@ def test_a_rule_is_registered_only_for_a_rubric_item() -> None:
     with pytest.raises(ValueError, match="already registered"):
         rule("mltest.data.1")(lambda e: RULES["mltest.data.2"](e))
     assert RULES.get("mltest.data.1")(Evidence()).score is None
+
+
+@pytest.mark.parametrize(("delta", "keeps_point"), [(-0.01, True), (0.002, True), (0.03, False)])
+def test_calibration_point_allows_binning_noise_but_not_a_worse_ece(
+    world: World, delta: float, keeps_point: bool
+) -> None:
+    """Temperature scaling minimises log-loss: on out-of-fold outputs that were calibrated
+    already the binned ECE moves by noise (kept); a clearly worse ECE loses the point."""
+    import dataclasses
+
+    from mlrails.score.rules.robustness_model import ECE_NOISE, evaluation_interpretability
+
+    ev = collect(world.sources())
+    assert ev.artifact is not None
+    before = 0.04
+    full = dataclasses.replace(ev.artifact, ece_before=before, ece_after=before)
+    moved = dataclasses.replace(ev.artifact, ece_before=before, ece_after=before + delta)
+    base = evaluation_interpretability(dataclasses.replace(ev, artifact=full)).score
+    got = evaluation_interpretability(dataclasses.replace(ev, artifact=moved)).score
+    assert base is not None and got is not None
+    assert (got == base) is keeps_point
+    assert (delta <= ECE_NOISE) is keeps_point

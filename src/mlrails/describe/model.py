@@ -205,12 +205,17 @@ def recorded_metrics(rails: Rails) -> list[MetricResult]:
 def calibration_split(rails: Rails, X: Any, y: Any) -> tuple[Any, NDArray[Any]] | None:
     """The calibration rows the rails were fitted on, re-drawn from their training data.
 
-    ``mlrails.fit`` without a calibration set holds out a seeded share of the training data;
+    ``mlrails.fit`` with a held-out calibration share draws it seeded from the training data;
     given the same training data, the same split is drawn again. ``None`` when ``X`` cannot be
-    that data (row counts differ, or the recorded calibration accuracy is not reproduced).
+    that data (row counts differ, or the recorded calibration accuracy is not reproduced) or
+    when the calibration was cross-fitted (its recorded metrics are out-of-fold already).
     """
     s = rails.summary
     y_arr = np.asarray(y).reshape(-1)
+    if s.budget is not None and s.budget.calibration_method not in ("holdout", "training"):
+        # cross-fitted (or given) calibration rows: the recorded metrics are out-of-fold,
+        # the served model has seen every training row, so no split can be re-drawn
+        return None
     if s.n_calibration <= 0 or s.n_train + s.n_calibration != len(X) or len(y_arr) != len(X):
         return None
     try:

@@ -169,9 +169,20 @@ def budget_notes(summary: BudgetSummary, rows: CalibrationRows) -> list[str]:
         notes.append(
             f"no threshold certifies a {summary.silent_failure_rate:.2%} silent-failure rate at "
             f"{summary.confidence:.0%} confidence on {summary.n_certifying} rows: every row "
-            "answers 203 (raise the rate, or give more calibration data)"
+            "answers 203 (raise the rate, or give more calibration data)" + _affordable(summary)
         )
     return notes
+
+
+def _affordable(summary: BudgetSummary) -> str:
+    """ "; 5% certifies 93% coverage": the smallest trade-off rate these rows can certify."""
+    for point in sorted(summary.tradeoff, key=lambda p: p.alpha):
+        if point.certified_coverage > 0:
+            return (
+                f"; the smallest rate these rows certify is {point.alpha:.0%}"
+                f" ({point.certified_coverage:.0%} answered)"
+            )
+    return ""
 
 
 def _rows(f: ErrorFeatures, idx: NDArray[np.intp]) -> ErrorFeatures:

@@ -253,14 +253,7 @@ def _fit(
     )
     if pol.drift.reference:
         step("drift reference")
-        # the guard's own answers on calibration rows: the log keeps verdicts, so the
-        # reference goes through the same rule (refused rows have no prediction)
-        ref_rows = _take_rows(
-            rows.X, max(1000, int(pol.calibration_fraction * len(rows.X))), pol.seed
-        )
-        answers = answers_frame(
-            (v.to_dict() for v in rails.check(ref_rows, explain=False)), task=adapter.task
-        )
+        answers = answers_frame(_reference_answers(rails, rows, pol, calibrator), task=adapter.task)
         rails.reference = TrafficReference.build(
             full,
             contract,
@@ -276,6 +269,42 @@ def _fit(
 
     rails.artifact_hash = content_hash(rails)  # verdicts carry it before any save
     return rails
+
+
+def _reference_answers(
+    rails: Rails, rows: CalibrationRows, pol: Policy, calibrator: Any
+) -> list[dict[str, Any]]:
+    """The guard's answers on calibration rows, as the log keeps verdicts (refused rows have
+    no prediction), for the drift reference. Where the model's outputs on those rows are
+    out-of-fold, the answers carry them: the served model's own answers on its training
+    rows are more confident than on any new traffic, and the drift monitor would alarm."""
+    n = len(rows.X)
+    k = min(n, max(1000, int(pol.calibration_fraction * n)))
+    idx = np.sort(np.random.default_rng(pol.seed).choice(n, size=k, replace=False))
+    answers = [v.to_dict() for v in rails.check(_take_idx(rows.X, idx), explain=False)]
+    if not rows.model_unseen or rows.method == "given":
+        return answers
+    out = rows.outputs[idx]
+    # refused as the out-of-fold detectors would refuse them (blocking safeguards)
+    refused = np.zeros(k, dtype=bool)
+    for key, det in rows.detectors:
+        fam = pol.ood if key == "ood" else pol.adversarial
+        if fam.mode == "block":
+            refused |= rows.scores[key][idx] > det.threshold_.value
+    answered = [a.get("outcome") not in ("invalid_input", "model_error") for a in answers]
+    if rails.task == "classification":
+        P = calibrator.transform(out) if calibrator is not None else out
+        classes = np.asarray(rails.adapter.classes_)
+        for i, (a, p) in enumerate(zip(answers, P, strict=True)):
+            if not answered[i]:
+                continue
+            a["confidence"] = {**(a.get("confidence") or {}), "max_probability": float(p.max())}
+            a["prediction"] = None if refused[i] else classes[int(p.argmax())].item()
+    else:
+        for i, (a, value) in enumerate(zip(answers, out, strict=True)):
+            if answered[i]:
+                a["prediction"] = None if refused[i] else float(value)
+    return answers
 
 
 def _batch_shift(
