@@ -303,3 +303,31 @@ def test_rows_refused_by_validation_stay_out_of_the_input_statistics(
     assert got.refusal_rate == pytest.approx(len(refused) / (len(clean_only) + len(refused)))
     doc = got.to_dict()
     assert doc["n_refused"] == len(refused) and doc["refusal_rate"] == got.refusal_rate
+
+
+@pytest.mark.parametrize("labels", ["integers", "strings"])
+def test_a_cross_fitted_reference_does_not_alarm_on_held_out_traffic(labels: str) -> None:
+    """Fitted without calibration data, the reference holds the guard's answers with the
+    model's out-of-fold outputs: a random forest is near-certain on its own training rows,
+    and a reference made of those answers alarmed on the confidence of every new window."""
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import RandomForestClassifier
+
+    X_all, y_all = make_classification(
+        n_samples=3000, n_features=6, n_informative=4, flip_y=0.1, random_state=3
+    )
+    X = pd.DataFrame(X_all, columns=[f"x{j}" for j in range(6)])
+    y = y_all if labels == "integers" else np.array(["no", "yes"])[y_all]
+    model = RandomForestClassifier(n_estimators=50, random_state=0).fit(X[:2000], y[:2000])
+    policy = {"batch_shift": {"mode": "off"}}
+    rails = mlrails.fit(model, X[:2000], y[:2000], policy=policy)
+    assert rails.reference is not None and rails.reference.outputs is not None
+    held = X[2000:]
+    rows = [{k: _json(v) for k, v in r.items()} for _, r in held.iterrows()]
+    window = [
+        _record(row, v.to_dict(), status=v.status)
+        for row, v in zip(rows, rails.check(held), strict=True)
+    ]
+    check = check_traffic(rails.reference, window, rails.contract, task="classification", since=NOW)
+    assert check.outputs is not None
+    assert CONFIDENCE not in check.outputs.alarming and PREDICTION not in check.outputs.alarming

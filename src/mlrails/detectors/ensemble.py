@@ -1,13 +1,23 @@
-"""Ensemble of out-of-distribution detectors with robustly normalised scores.
+"""Ensemble of out-of-distribution detectors with tail-aligned scores.
 
 Each member (by default k-NN distance, Mahalanobis distance and isolation forest) is fitted
 on the same encoded matrix (the input is encoded once). A member's raw score is put on a
-common scale with robust statistics of that member's *honest* scores on its own training
-rows: ``(score - median) / IQR``. For k-NN the training scores are leave-one-out (each
-reference row's own entry is dropped from its neighbours), so they are not optimistic; the
-other members' training scores are in-sample.
-The normalised member scores are combined by their mean (or max). Per-feature contributions
-(:meth:`feature_contributions`) are the members' own, with the same weights.
+common scale with statistics of that member's *honest* scores on its own training rows:
+``(score - median) / (q99 - median)``, so every member's 99th percentile maps to 1 and, at
+the alarm rates a guard runs at (around 1%), every member has the same say. For k-NN the
+training scores are leave-one-out (each reference row's own entry is dropped from its
+neighbours), so they are not optimistic; the other members' training scores are in-sample.
+
+The normalised member scores are combined by their max (default) or mean. The max flags a
+row that any member finds far out on its own scale, so the ensemble catches about what its
+best member catches on each kind of shift (Mahalanobis on noise, unit changes and broken
+correlations; k-NN on new clusters); the mean dilutes a strong member with the weak ones
+(150 training rows of 10 features, 1 sd noise: the mean caught 58%, the max 70%, Mahalanobis
+alone 72%, each at its own 1% alarm rate). Aligning the tails (not the interquartile
+ranges) keeps a member with a heavy-tailed score from owning the max. The final threshold
+is calibrated on the combined score, so either combination keeps the alarm rate.
+Per-feature contributions (:meth:`feature_contributions`) are the members' own, with the
+same weights.
 """
 
 from __future__ import annotations
@@ -29,18 +39,23 @@ from mlrails.errors import ArtifactError
 MEMBER_DETECTORS: dict[str, type[BaseDetector]] = {
     cls.name: cls for cls in (KNNDetector, MahalanobisDetector, IsolationForestDetector)
 }
-COMBINES = ("mean", "max")
+COMBINES = ("max", "mean")
+#: the quantile of a member's honest training scores that the normalisation maps to 1
+TAIL_QUANTILE = 0.99
 
 
 class EnsembleDetector(BaseDetector):
-    """Mean (or max) of members' robustly standardised scores; higher = more anomalous.
+    """Max (or mean) of members' tail-aligned scores; higher = more anomalous.
 
     Parameters
     ----------
     detectors:
-        names of the members (``"knn"``, ``"mahalanobis"``, ``"iforest"``), each at most once.
+        names of the members (``"knn"``, ``"mahalanobis"``, ``"iforest"``), each at most once;
+        by default k-NN and Mahalanobis (an isolation forest spends alarm rate on the shifts
+        the other two catch, and rarely catches what they miss).
     combine:
-        ``"mean"`` or ``"max"`` of the normalised member scores.
+        ``"max"`` (default: the strongest member decides) or ``"mean"`` of the normalised
+        member scores.
     random_state:
         passed to the members that take one.
     """
@@ -53,13 +68,13 @@ class EnsembleDetector(BaseDetector):
     members_: dict[str, BaseDetector]
     #: per member: median of its training scores (subtracted)
     score_center_: NDArray[np.float64]
-    #: per member: interquartile range of its training scores (divided by)
+    #: per member: 99th percentile less median of its training scores (divided by)
     score_scale_: NDArray[np.float64]
 
     def __init__(
         self,
-        detectors: Sequence[str] = ("knn", "mahalanobis", "iforest"),
-        combine: str = "mean",
+        detectors: Sequence[str] = ("knn", "mahalanobis"),
+        combine: str = "max",
         random_state: int | None = 0,
     ) -> None:
         self.detectors = detectors
@@ -92,7 +107,7 @@ class EnsembleDetector(BaseDetector):
         }
         centers, scales = [], []
         for name in names:
-            center, scale = robust_center_scale(honest[name])
+            center, scale = tail_center_scale(honest[name])
             centers.append(center)
             scales.append(scale)
         self.score_center_ = np.asarray(centers, dtype=np.float64)
@@ -225,17 +240,18 @@ class EnsembleDetector(BaseDetector):
         return names
 
 
-def robust_center_scale(scores: NDArray[np.float64]) -> tuple[float, float]:
-    """Median and interquartile range of ``scores`` (IQR falls back to std, then 1)."""
+def tail_center_scale(scores: NDArray[np.float64], q: float = TAIL_QUANTILE) -> tuple[float, float]:
+    """Median and (``q``-quantile - median) of ``scores``: the member's tail maps to 1.
+
+    Falls back to the interquartile range, then the standard deviation, then 1, when the
+    tail is flat (many tied scores)."""
     s = np.asarray(scores, dtype=np.float64)
     s = s[np.isfinite(s)]
     if s.size == 0:
         return 0.0, 1.0
-    q25, median, q75 = np.percentile(s, [25.0, 50.0, 75.0])
+    q25, median, q75, tail = np.percentile(s, [25.0, 50.0, 75.0, 100.0 * q])
     tiny = 1e-12 * max(1.0, abs(float(median)))
-    scale = float(q75 - q25)
-    if not scale > tiny:
-        scale = float(np.std(s))
-    if not scale > tiny:
-        scale = 1.0
-    return float(median), scale
+    for scale in (float(tail - median), float(q75 - q25), float(np.std(s))):
+        if scale > tiny:
+            return float(median), scale
+    return float(median), 1.0

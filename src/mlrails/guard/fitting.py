@@ -294,12 +294,13 @@ def _reference_answers(
     answered = [a.get("outcome") not in ("invalid_input", "model_error") for a in answers]
     if rails.task == "classification":
         P = calibrator.transform(out) if calibrator is not None else out
-        classes = np.asarray(rails.adapter.classes_)
+        classes = np.asarray(rails.adapter.classes_).tolist()  # plain Python values
         for i, (a, p) in enumerate(zip(answers, P, strict=True)):
             if not answered[i]:
                 continue
-            a["confidence"] = {**(a.get("confidence") or {}), "max_probability": float(p.max())}
-            a["prediction"] = None if refused[i] else classes[int(p.argmax())].item()
+            if (a.get("confidence") or {}).get("max_probability") is not None:
+                a["confidence"] = {**a["confidence"], "max_probability": float(p.max())}
+            a["prediction"] = None if refused[i] else classes[int(p.argmax())]
     else:
         for i, (a, value) in enumerate(zip(answers, out, strict=True)):
             if answered[i]:
