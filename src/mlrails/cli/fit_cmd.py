@@ -104,7 +104,7 @@ def fit(
                 {**pol.model_dump(), "budget": {**pol.budget.model_dump(), **budget}}
             )
         # contract, folds, detectors, reliability, error budget, drift reference, saving
-        total = 6 + pol.cross_fit.folds
+        total = 6 + pol.cross_fit.fold_count(len(X))
         with progress() as bar:
             job = bar.add_task("fitting rails", total=total)
 

@@ -7,9 +7,17 @@ detector's calibration scores (how many lie below it), the row's statistic is it
 extreme rank over detectors (the min-p combination of conformal p-values), and the
 split-conformal quantile of that statistic at the budget gives one common rank level; each
 detector alarms above its own score at that level. A row is flagged by some detector exactly
-when its combined statistic exceeds the level, so for exchangeable data the share of normal
-rows flagged by any of them is at most the budget (up to the ``O(1/n)`` of ranks computed
-among the calibration rows).
+when its combined statistic exceeds the level. The calibration ranks are counted one higher
+than among the calibration rows alone (a new row may lie below them in every detector), which
+bounds the ranks of the n + 1 rows from above: for exchangeable data the share of normal
+rows flagged by any detector is at most the budget, exactly, at every n.
+
+With too few rows for that (fewer than about ``(m + 1) / budget`` for ``m`` detectors, the
+rank rule cannot alarm at all), the thresholds extrapolate each detector's score tail: an
+exponential tail fitted to the top fifth of its calibration scores, read at ``budget / m``
+(Bonferroni over detectors), never below the largest calibration score. That is an
+approximation (it assumes a tail no heavier than exponential), said in the fit's notes, and
+keeps detection on where the rank rule would switch it off.
 
 **Silent failures.** :class:`BudgetSummary` reports the certificate of
 :func:`mlrails.reliability.risk.certify_selective_risk` and the trade-off it was chosen from.
@@ -38,6 +46,14 @@ class JointThresholds:
     #: share of calibration rows flagged by at least one detector
     realised: float
     n_calibration: int
+    #: "rank" (distribution-free) or "tail" (too few rows: extrapolated score tails)
+    method: str = "rank"
+
+
+#: the share of a detector's top calibration scores its extrapolated tail is fitted to
+TAIL_SHARE = 0.2
+#: fewest scores a tail is fitted to
+TAIL_MIN_POINTS = 5
 
 
 def joint_thresholds(scores: dict[str, NDArray[np.float64]], budget: float) -> JointThresholds:
@@ -58,21 +74,30 @@ def joint_thresholds(scores: dict[str, NDArray[np.float64]], budget: float) -> J
         [np.searchsorted(ordered[:, j], S[:, j], side="left") for j in range(len(names))]
     )
     stat = np.sort(below.max(axis=1))[::-1]  # descending
-    # alarm when the statistic reaches r: the smallest r with (#{stat >= r} + 1) <= budget (n+1)
+    # alarm when a new row's statistic reaches r: with the calibration statistics counted one
+    # higher (their rank among the n + 1 rows is at most that), the smallest r with
+    # (#{stat + 1 >= r} + 1) <= budget (n + 1)
     allowed = math.floor(budget * (n + 1) + 1e-9) - 1
-    if allowed < 0:
-        need = math.ceil(1 / budget) - 1
-        warnings.warn(
-            f"{n} calibration rows are too few for a {budget:.2%} false-alarm budget "
-            f"(need >= {need}); alarming only above the largest scores",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        values = ordered[-1]
+    method = "rank"
+    if allowed >= n:
+        values = ordered[0] - 1.0  # a budget of (nearly) everything: every row alarms
     else:
-        # r = one above the statistic of the first row that must not alarm
-        r = int(stat[allowed]) + 1 if allowed < n else 0
-        values = ordered[r - 1] if r >= 1 else ordered[0] - 1.0
+        r = int(stat[allowed]) + 2 if allowed >= 0 else n + 1
+        if r <= n:
+            values = ordered[r - 1]
+        else:
+            method = "tail"
+            need = math.ceil((len(names) + 1) / budget) - 1
+            warnings.warn(
+                f"{n} calibration rows are too few for a distribution-free {budget:.2%} "
+                f"false-alarm budget over {len(names)} detector(s) (need about {need}): "
+                "their thresholds extrapolate each score's tail (approximate)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            values = np.array(
+                [tail_threshold(ordered[:, j], budget / len(names)) for j in range(len(names))]
+            )
     hits = values < S
     thresholds = {
         k: Threshold(
@@ -83,7 +108,23 @@ def joint_thresholds(scores: dict[str, NDArray[np.float64]], budget: float) -> J
         )
         for j, k in enumerate(names)
     }
-    return JointThresholds(thresholds, budget, float(hits.any(axis=1).mean()), n)
+    return JointThresholds(thresholds, budget, float(hits.any(axis=1).mean()), n, method)
+
+
+def tail_threshold(ordered: NDArray[np.float64], level: float) -> float:
+    """The score exceeded with probability ``level`` under an exponential tail fitted to the
+    top :data:`TAIL_SHARE` of the sorted scores ``ordered`` (peaks over a threshold, the mean
+    excess as the tail's scale), and at least their maximum."""
+    n = len(ordered)
+    top = ordered[-1]
+    k = min(n - 1, max(TAIL_MIN_POINTS, math.ceil(TAIL_SHARE * n)))
+    if k < 1 or not level > 0:
+        return float(top)
+    u = ordered[n - k - 1]
+    scale = float(np.mean(ordered[n - k :] - u))
+    if not scale > 0:
+        return float(top)
+    return float(max(top, u + scale * math.log((k / n) / level)))
 
 
 @dataclass

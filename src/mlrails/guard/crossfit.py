@@ -23,6 +23,7 @@ the bound is slightly weaker — at worst ``2 alpha`` in theory (CV+), in practi
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,7 +187,7 @@ def _crossfit(
     why: str | None,
 ) -> CalibrationRows:
     n = len(X)
-    k = min(pol.cross_fit.folds, n)
+    k = pol.cross_fit.fold_count(n)
     splitter = _splitter(adapter, y, k, pol.seed)
     out: NDArray[np.float64] | None = None
     scores: dict[str, NDArray[np.float64]] = {}
@@ -217,8 +218,15 @@ def _crossfit(
 def _splitter(adapter: ModelAdapter, y: NDArray[Any], k: int, seed: int) -> Any:
     if adapter.task == "classification":
         _, counts = np.unique(y, return_counts=True)
-        if counts.min() >= k:
-            return StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
+        if counts.min() >= 2 and counts.max() >= k:
+            # a class with fewer rows than folds is missing from some held-out folds, never
+            # from a training fold (two of its rows are never held out together)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+                splits = list(
+                    StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
+                )
+            return iter(splits)
     return KFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)))
 
 

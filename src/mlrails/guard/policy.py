@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mlrails.errors import PolicyError
 from mlrails.protocol.status import StatusTable
@@ -149,16 +149,36 @@ class CrossFitPolicy(_Strict):
     model that can be refitted, out-of-fold model outputs) below ``holdout_min_rows`` training
     rows, a plain holdout of ``calibration_fraction`` (one refit) at or above it.
     ``training``: the seeded share of training rows, as seen by the model (optimistic).
+
+    ``folds`` ``auto``: 20 below 500 training rows, 10 below 5,000, else 5. A refit on
+    (K-1)/K of the rows is less sensitive than the served model trained on all of them (on
+    150 rows with 5 folds, no out-of-fold row flipped under the adversarial noise where 2.7%
+    of new rows did); more folds close that gap where the data is small and refits are cheap.
     """
 
     method: Literal["auto", "crossfit", "holdout", "training"] = "auto"
-    folds: int = Field(5, ge=2, le=20)
+    folds: int | Literal["auto"] = Field("auto")
     holdout_min_rows: int = Field(20_000, ge=100)
     refit_model: bool = Field(
         True,
         description="refit a clonable model (scikit-learn estimator or pipeline) per fold, "
         "so model-based safeguards calibrate on predictions the model did not train on",
     )
+
+    @field_validator("folds")
+    @classmethod
+    def _folds_in_range(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and not 2 <= v <= 50:
+            raise ValueError(f"folds must be 'auto' or between 2 and 50, got {v}")
+        return v
+
+    def fold_count(self, n_rows: int) -> int:
+        """The number of folds for ``n_rows`` training rows (never more than rows)."""
+        if self.folds == "auto":
+            k = 20 if n_rows < 500 else 10 if n_rows < 5000 else 5
+        else:
+            k = int(self.folds)
+        return max(2, min(k, n_rows))
 
 
 class BatchShiftPolicy(_Strict):
@@ -286,7 +306,7 @@ budget:
   action: low_confidence    # low_confidence (203 with prediction) | withhold (203 without)
 cross_fit:                  # when no calibration data is given
   method: auto              # auto | crossfit | holdout | training
-  folds: 5
+  folds: auto               # auto: 20 below 500 rows, 10 below 5000, else 5 (or 2..50)
   holdout_min_rows: 20000   # auto: a plain holdout from this many training rows on
   refit_model: true         # refit scikit-learn models per fold for unseen predictions
 batch_shift:
