@@ -79,3 +79,21 @@ scores = Table(
     Column("report", JSON, nullable=False),
     Index("ix_scores_time", "time"),
 )
+
+#: label feedback (``POST /v1/feedback``, ``mlrails feedback``): the latest label of one
+#: logged decision row, keyed like the decision (trace id, row index), with the decision's id
+#: for the join; ``revision`` counts the values received (1: never changed) and ``previous``
+#: keeps the value the latest one replaced. Only labels of logged decisions are stored.
+labels = Table(
+    "labels",
+    metadata,
+    Column("trace_id", String(64), primary_key=True),
+    Column("row_index", Integer, primary_key=True, autoincrement=False),
+    Column("decision_id", _ID, nullable=False),
+    Column("label", JSON, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("key_id", String(32), nullable=True),
+    Column("revision", Integer, nullable=False),
+    Column("previous", JSON(none_as_null=True), nullable=True),
+    Index("ix_labels_decision_id", "decision_id"),
+)
