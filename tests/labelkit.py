@@ -100,6 +100,43 @@ def check_against_a_hand_count(store: Store, spec: Sequence[Batch]) -> None:
     assert store.record_labels(again) == FeedbackCounts(duplicate=len(again))
 
 
+#: label values whose JSON text a lax column would change (SQLite's numeric affinity turns
+#: large integers into floats and 1.0 into 1)
+EXACT_VALUES: list[Any] = [
+    12345678901234567890,
+    10**40,
+    -(2**63),
+    0.30000000000000004,
+    1.0,
+    -0.0,
+    1e-300,
+    "007",
+    "1",
+    "é\u0000✓",
+    True,
+    False,
+]
+
+
+def check_values_round_trip(store: Store) -> None:
+    """Every value of :data:`EXACT_VALUES` is read back as sent (same type, same value), and
+    sending them again is all duplicates."""
+    when = T0 + timedelta(days=1)
+    trace = "e" * 32
+    store.write_decisions(
+        [
+            DecisionRecord(when, trace, None, "h", i, 200, None, {}, {"prediction": 1}, None, 1.0)
+            for i in range(len(EXACT_VALUES))
+        ]
+    )
+    sent = [Label(trace, i, v) for i, v in enumerate(EXACT_VALUES)]
+    assert store.record_labels(sent) == FeedbackCounts(matched=len(sent))
+    got = {r.row_index: r.label for r in store.labelled_decisions(since=when)}
+    for i, value in enumerate(EXACT_VALUES):
+        assert type(got[i]) is type(value) and repr(got[i]) == repr(value), (value, got[i])
+    assert store.record_labels(sent) == FeedbackCounts(duplicate=len(sent))
+
+
 def post_at_once(open_one: Callable[[], Store], rounds: int = 5) -> FeedbackCounts:
     """Two stores (as two server processes) post the same labels at once, ``rounds`` times;
     the counts of all their answers together (any error fails)."""

@@ -17,6 +17,7 @@ from labelkit import (
     Batch,
     batches,
     check_against_a_hand_count,
+    check_values_round_trip,
     log_decisions,
     post_at_once,
 )
@@ -41,6 +42,11 @@ def test_counts_stored_values_and_the_join(pg_url: str) -> None:
             since=T0 + timedelta(seconds=1), until=T0 + timedelta(seconds=3)
         )
         assert [(r.trace_id, r.row_index) for r in window] == [(A, 1), (A, 2)]
+
+
+def test_label_values_round_trip_exactly(pg_url: str) -> None:
+    with open_store(pg_url) as store:
+        check_values_round_trip(store)
 
 
 @settings(

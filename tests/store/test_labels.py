@@ -19,6 +19,7 @@ from labelkit import (
     Batch,
     batches,
     check_against_a_hand_count,
+    check_values_round_trip,
     log_decisions,
     post_at_once,
 )
@@ -79,7 +80,11 @@ def test_counts_equal_a_hand_count(store: Store) -> None:
         rows = raw.execute(
             "SELECT row_index, previous, key_id FROM labels WHERE trace_id = ? ORDER BY 1", (a,)
         ).fetchall()
-    assert rows == [(0, 1, "k1"), (1, None, None), (2, 3.5, None)]  # JSON text, numeric affinity
+    assert rows == [(0, "1", "k1"), (1, None, None), (2, "3.5", None)]  # JSON text as sent
+
+
+def test_label_values_round_trip_exactly(store: Store) -> None:
+    check_values_round_trip(store)
 
 
 def test_label_refuses_what_cannot_be_one() -> None:
