@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +10,7 @@ import pandas as pd
 from mlrails.errors import DataError
 
 
-def _numbers_cell_by_cell(frame: pd.DataFrame) -> pd.DataFrame:
+def _numbers_cell_by_cell(frame: pd.DataFrame, text: Collection[str] = ()) -> pd.DataFrame:
     """Parse numeric-looking cells of text columns as numbers, one cell at a time.
 
     CSV has no types: one text cell in a numeric column makes pandas read the whole column as
@@ -17,6 +18,8 @@ def _numbers_cell_by_cell(frame: pd.DataFrame) -> pd.DataFrame:
     numbers; the rest stay text, for the contract to report row by row.
     """
     for col in frame.columns:
+        if col in text:
+            continue
         s = frame[col]
         if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
             continue
@@ -31,8 +34,11 @@ def _numbers_cell_by_cell(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a ``.csv`` (or ``.csv.gz``) or ``.parquet`` file into a DataFrame."""
+def read_table(path: str | Path, *, text_columns: Collection[str] = ()) -> pd.DataFrame:
+    """Read a ``.csv`` (or ``.csv.gz``) or ``.parquet`` file into a DataFrame.
+
+    ``text_columns`` of a CSV file are read as text, never as numbers (identifiers such as
+    trace ids, which may be all digits or have leading zeros)."""
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{p}: no such file")
@@ -46,7 +52,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
                     f"{p}: reading Parquet needs pyarrow (pip install 'mlrails[parquet]')"
                 ) from None
         if name.endswith((".csv", ".csv.gz", ".txt")):
-            return _numbers_cell_by_cell(pd.read_csv(p))
+            dtype = dict.fromkeys(text_columns, str)
+            return _numbers_cell_by_cell(pd.read_csv(p, dtype=dtype or None), text_columns)
     except DataError:
         raise
     except (

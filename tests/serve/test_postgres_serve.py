@@ -96,6 +96,31 @@ def test_predict_logs_every_row_in_postgres(
     assert bad.status_code == 401
 
 
+def test_feedback_joins_labels_to_the_postgres_log(
+    pg_server: tuple[str, httpx.Client, str], fitted: Fitted
+) -> None:
+    pg_url, client, _ = pg_server
+    rows = fitted.status_rows
+    answer = client.post("/v1/predict", json={"instances": [rows[200], rows[422]]})
+    trace = answer.headers["x-trace-id"]
+    labels = [{"trace_id": trace, "row": r, "label": r} for r in range(2)]
+    want = [(2, 0, 0, 0), (0, 0, 2, 0)]
+    for sent, counts in zip([labels, labels], want, strict=True):
+        r = client.post("/v1/feedback", json={"labels": sent})
+        assert r.status_code == 200, r.text
+        assert tuple(r.json().values()) == counts
+    changed = [{"trace_id": trace, "row": 1, "label": "x"}, {"trace_id": "f" * 32, "label": 1}]
+    assert client.post("/v1/feedback", json={"labels": changed}).json() == {
+        "matched": 0,
+        "unknown": 1,
+        "duplicate": 0,
+        "changed": 1,
+    }
+    with open_store(pg_url, create=False) as store:
+        got = [(d.row_index, d.status, d.label, d.revision) for d in store.labelled_decisions()]
+    assert got == [(0, 200, 0, 1), (1, 422, "x", 2)]
+
+
 @pytest.mark.slow
 def test_two_server_processes_share_one_postgres_log(
     fitted: Fitted, postgres: PostgresServer, pg_url: str, tmp_path: Path

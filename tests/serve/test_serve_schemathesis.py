@@ -144,7 +144,7 @@ def test_every_operation_conforms_to_its_openapi_document(
 
     # the run reached every kind of endpoint, and deep: the guard answered predictions
     labels = set(seen)
-    assert "POST /v1/predict" in labels
+    assert "POST /v1/predict" in labels and "POST /v1/feedback" in labels
     assert any(label.startswith("POST /v2/models/") for label in labels)
     assert all(sum(c.values()) > 0 for c in seen.values()), seen
     assert GUARD_CODES & set(seen["POST /v1/predict"]), seen["POST /v1/predict"]

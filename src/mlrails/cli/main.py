@@ -15,6 +15,7 @@ from mlrails.cli.artifact_cmd import keygen, sign
 from mlrails.cli.bench_cmd import bench_app
 from mlrails.cli.describe_cmd import describe
 from mlrails.cli.drift_cmd import drift
+from mlrails.cli.feedback_cmd import feedback
 from mlrails.cli.fit_cmd import check, demo, fit, inspect, policy
 from mlrails.cli.log_cmd import log_app
 from mlrails.cli.mismatch_cmd import mismatch
@@ -48,6 +49,6 @@ def _commands(*functions: Callable[..., Any]) -> typer.Typer:
 
 app.add_typer(_commands(fit, keygen, sign, check, inspect, policy, demo))
 app.add_typer(bench_app, name="bench")
-app.add_typer(_commands(serve, describe, mismatch, drift, score))
+app.add_typer(_commands(serve, describe, mismatch, drift, feedback, score))
 app.add_typer(keys_app, name="keys")
 app.add_typer(log_app, name="log")

@@ -67,9 +67,9 @@ def serve(
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body (413 beyond).")] = (
         1 << 20
     ),
-    max_batch_rows: Annotated[int, typer.Option(help="Most rows per request (413 beyond).")] = (
-        10_000
-    ),
+    max_batch_rows: Annotated[
+        int, typer.Option(help="Most rows (or feedback labels) per request (413 beyond).")
+    ] = 10_000,
     header_timeout: Annotated[
         float,
         typer.Option(

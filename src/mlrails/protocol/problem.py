@@ -123,9 +123,10 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
 # -- the HTTP service's problems ---------------------------------------------------------------
 MALFORMED_REQUEST = ProblemType(
     "malformed-request",
-    "The request body is not a valid prediction request",
-    "The body is not JSON, or not one of the accepted shapes ({instance: {...}}, "
-    "{instances: [...]}, {instances: {column: [...]}}). Fix the caller.",
+    "The request body is not a valid request",
+    "The body is not JSON, or not one of the shapes its endpoint accepts (a prediction: "
+    "{instance: {...}}, {instances: [...]}, {instances: {column: [...]}}; label feedback: "
+    "{labels: [{trace_id, row, label}, ...]}). Fix the caller.",
 )
 UNAUTHORIZED = ProblemType(
     "unauthorized",

@@ -1,6 +1,7 @@
 """The HTTP service: ``create_app(rails, store, settings)`` returns a FastAPI app.
 
-The ``/v1`` API (``POST /v1/predict``, the contract, the artifact, drift), the probes
+The ``/v1`` API (``POST /v1/predict``, ``POST /v1/feedback``, the contract, the artifact,
+drift), the probes
 (``/healthz``, ``/readyz``) and ``/metrics``; the OIP v2 routes come from
 :mod:`mlrails.serve.oip_routes`, the web UI from :mod:`mlrails.serve.ui`, both over the same
 :class:`~mlrails.serve.service.Service`, whose pipeline every prediction request runs (see
@@ -29,8 +30,10 @@ from mlrails.serve.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from mlrails.serve.metrics import ServeMetrics, route_label, route_templates
 from mlrails.serve.oip_routes import install_oip
 from mlrails.serve.openapi import (
+    FEEDBACK_REQUEST_BODY,
     PREDICT_REQUEST_BODY,
     authenticated_get_answers,
+    feedback_answers,
     install_openapi,
     predict_answers,
     readiness_answers,
@@ -194,6 +197,20 @@ def _add_routes(app: FastAPI, service: Service) -> None:
     ) -> Response:
         """Run every safeguard on the rows; the status code says whether to use the answer."""
         return await service.run(request, caller, V1Dialect(service, explain))
+
+    @app.post(
+        "/v1/feedback",
+        summary="Labels of logged decisions (the true answers, days later)",
+        response_class=Response,
+        responses=responses(feedback_answers(rails)),
+        openapi_extra=FEEDBACK_REQUEST_BODY,
+    )
+    async def feedback(request: Request, caller: AuthorizedCaller) -> Response:
+        """File the true label of decision rows already logged, each named by the trace id
+        of its prediction's answer (X-Trace-Id) and its row in that batch (0 for one row);
+        answers how many matched, were unknown, duplicates or changed (the latest wins).
+        Sending the same labels again is safe."""
+        return await service.feedback(request, caller)
 
     @app.get(
         "/v1/contract",

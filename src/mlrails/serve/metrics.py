@@ -9,6 +9,8 @@
   a scale-free score distribution that shows drift towards the alarm;
 * ``mlrails_confidence`` — calibrated maximum probability of answered classifications;
 * ``mlrails_store_failures_total`` — decision-log writes that failed (answered 503);
+* ``mlrails_feedback_labels_total{outcome}`` — labels received at ``/v1/feedback`` by what
+  became of them (``matched``, ``unknown``, ``duplicate``, ``changed``);
 * ``mlrails_batch_rows`` / ``mlrails_batch_requests`` — rows and requests per guard call
   (micro-batching), ``mlrails_batch_seconds`` — time of one batched guard call;
 * ``mlrails_log_commit_rows`` / ``mlrails_log_commit_seconds`` — records per group commit
@@ -32,7 +34,7 @@ So however many invented methods and paths a caller sends, the series stay a fix
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -147,6 +149,12 @@ class ServeMetrics:
         self.store_failures = Counter(
             "mlrails_store_failures",
             "Decision-log writes that failed (answered 503)",
+            registry=r,
+        )
+        self.feedback_labels = Counter(
+            "mlrails_feedback_labels",
+            "Labels received as feedback, by what became of them",
+            ["outcome"],
             registry=r,
         )
 
@@ -278,6 +286,11 @@ class ServeMetrics:
     def observe_commit(self, _groups: int, rows: int, seconds: float) -> None:
         self.log_commit_rows.observe(rows)
         self.log_commit_seconds.observe(seconds)
+
+    def observe_feedback(self, counts: Mapping[str, int]) -> None:
+        """Count the labels of one feedback request by outcome (the store's fixed names)."""
+        for outcome, n in counts.items():
+            self.feedback_labels.labels(outcome).inc(n)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one HTTP request; ``route`` is already a label (:func:`route_label`)."""

@@ -1,10 +1,10 @@
 """The OpenAPI document: every status code of every endpoint, with problem+json schemas.
 
-FastAPI documents the routes; this module adds what it cannot infer: the request body of
-``/v1/predict`` (the input row's field names and JSON types), the codes each endpoint
-answers (from the policy's status table, so a remapped code is documented as served), for
-each code the problem types it carries, and which operations need the API key (the bearer
-scheme in ``components.securitySchemes``). In proxy mode (the model is a
+FastAPI documents the routes; this module adds what it cannot infer: the request bodies of
+``/v1/predict`` (the input row's field names and JSON types) and ``/v1/feedback``, the codes
+each endpoint answers (from the policy's status table, so a remapped code is documented as
+served), for each code the problem types it carries, and which operations need the API key
+(the bearer scheme in ``components.securitySchemes``). In proxy mode (the model is a
 :class:`~mlrails.models.remote.RemoteModel`) the prediction endpoints also document 502.
 
 The document is public (no key), so it carries no more of the contract than a caller needs
@@ -32,6 +32,8 @@ from mlrails.serve.schemas import (
     ArtifactInfo,
     BatchDocument,
     DriftStatusDocument,
+    FeedbackCountsDocument,
+    FeedbackRequest,
     Health,
     ProblemDocument,
     Readiness,
@@ -61,6 +63,8 @@ def requires_key(dependency: _F) -> _F:
 _MODELS: tuple[type[BaseModel], ...] = (
     ProblemDocument,
     DriftStatusDocument,
+    FeedbackRequest,
+    FeedbackCountsDocument,
     VerdictDocument,
     BatchDocument,
     ArtifactInfo,
@@ -151,6 +155,33 @@ def predict_answers(rails: Rails) -> list[Answer]:
         ),
         _problem(c.timeout, "the guarded model call exceeded its time limit", problems.TIMEOUT.uri),
         *_upstream_answers(rails),
+    ]
+
+
+def feedback_answers(rails: Rails) -> list[Answer]:
+    """Every answer of ``POST /v1/feedback``: its counts, or a prediction's refusals of a
+    body (400, 413, 415), the key's (401, 429) and the store's (503)."""
+    c = rails.policy.status_codes
+    return [
+        _ok(
+            "the labels were filed: how many matched, unknown, duplicate, changed",
+            "FeedbackCountsDocument",
+        ),
+        _problem(
+            c.invalid_input, "the body is not a feedback request", problems.MALFORMED_REQUEST.uri
+        ),
+        _problem(c.unauthorized, "missing, invalid or revoked API key", problems.UNAUTHORIZED.uri),
+        _problem(413, "body or labels over the service's limit", problems.PAYLOAD_TOO_LARGE.uri),
+        _problem(
+            415, "body not JSON, or with a Content-Encoding", problems.UNSUPPORTED_MEDIA_TYPE.uri
+        ),
+        _problem(c.rate_limited, "rate limit exceeded; see Retry-After", problems.RATE_LIMITED.uri),
+        _problem(500, "the service failed unexpectedly", problems.INTERNAL_ERROR.uri),
+        _problem(
+            c.unavailable,
+            "the store cannot record the labels: none was recorded; see Retry-After",
+            problems.UNAVAILABLE.uri,
+        ),
     ]
 
 
@@ -322,6 +353,13 @@ def _predict_request_schema() -> dict[str, Any]:
         ],
     }
 
+
+FEEDBACK_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": _REF + "FeedbackRequest"}}},
+    }
+}
 
 PREDICT_REQUEST_BODY: dict[str, Any] = {
     "requestBody": {

@@ -53,7 +53,7 @@ class PredictPayload:
 def parse_payload(body: Any, contract: InputContract) -> PredictPayload:
     """Check the request's shape and return its rows (see module docstring)."""
     if not isinstance(body, dict):
-        raise PayloadError(f"the body must be a JSON object, got {_kind(body)}")
+        raise PayloadError(f"the body must be a JSON object, got {kind_of(body)}")
     unknown = sorted(set(body) - _KEYS)
     if unknown:
         raise PayloadError(f"unknown field(s) {unknown}; expected 'instance' or 'instances'")
@@ -71,7 +71,7 @@ def parse_payload(body: Any, contract: InputContract) -> PredictPayload:
         return PredictPayload(_columns_to_records(inst), single=False)
     raise PayloadError(
         f"'instances' must be an array of rows{'' if image else ' or an object of columns'}, "
-        f"got {_kind(inst)}"
+        f"got {kind_of(inst)}"
     )
 
 
@@ -107,7 +107,7 @@ def _row(r: Any, contract: InputContract, image: bool, i: int | None) -> Any:
     where = "'instance'" if i is None else f"instance {i}"
     if image:
         if not isinstance(r, list):
-            raise PayloadError(f"{where} must be an array, got {_kind(r)}")
+            raise PayloadError(f"{where} must be an array, got {kind_of(r)}")
         return r
     if isinstance(r, dict):
         return r
@@ -119,7 +119,7 @@ def _row(r: Any, contract: InputContract, image: bool, i: int | None) -> Any:
                 "(send an object keyed by column name, or the values in column order)"
             )
         return dict(zip(cols, r, strict=True))
-    raise PayloadError(f"{where} must be an object keyed by column name, got {_kind(r)}")
+    raise PayloadError(f"{where} must be an object keyed by column name, got {kind_of(r)}")
 
 
 def _columns_to_records(cols: dict[str, Any]) -> list[dict[str, Any]]:
@@ -128,7 +128,7 @@ def _columns_to_records(cols: dict[str, Any]) -> list[dict[str, Any]]:
     lengths = set()
     for name, values in cols.items():
         if not isinstance(values, list):
-            raise PayloadError(f"column {name!r} must be an array, got {_kind(values)}")
+            raise PayloadError(f"column {name!r} must be an array, got {kind_of(values)}")
         lengths.add(len(values))
     if len(lengths) != 1:
         raise PayloadError(f"columns must have equal lengths, got {sorted(lengths)}")
@@ -136,7 +136,8 @@ def _columns_to_records(cols: dict[str, Any]) -> list[dict[str, Any]]:
     return [dict(zip(names, vals, strict=True)) for vals in zip(*cols.values(), strict=True)]
 
 
-def _kind(v: Any) -> str:
+def kind_of(v: Any) -> str:
+    """What JSON value ``v`` is, for an error message ("an array", "a string", ...)."""
     if v is None:
         return "null"
     if isinstance(v, bool):

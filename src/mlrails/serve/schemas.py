@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlrails.guard.rails import Rails
+from mlrails.store.labels import MAX_ROW, TRACE_ID_PATTERN
 
 
 class SafeguardDocument(BaseModel):
@@ -92,6 +93,42 @@ class BatchDocument(BaseModel):
     n: int
     status_counts: dict[str, int]
     verdicts: list[VerdictDocument]
+
+
+class LabelDocument(BaseModel):
+    """The true value of one logged decision row (an item of ``POST /v1/feedback``).
+
+    Bounds are in the descriptions, not ``minimum``/``maximum``: the public document carries
+    no such keys, so none can be read as a contract range (see ``serve/openapi.py``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trace_id: str = Field(
+        pattern=TRACE_ID_PATTERN,
+        description="the trace id of the prediction's request (its answer's X-Trace-Id)",
+    )
+    row: int = Field(
+        0,
+        description=f"the row's index in that request's batch, 0 to {MAX_ROW} (0: one row)",
+    )
+    label: str | int | float | bool = Field(description="the true value: a class or a number")
+
+
+class FeedbackRequest(BaseModel):
+    """The body of ``POST /v1/feedback``: labels of decisions already logged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    labels: list[LabelDocument]
+
+
+class FeedbackCountsDocument(BaseModel):
+    """What became of the labels of one ``POST /v1/feedback``."""
+
+    matched: int = Field(description="first label of a logged decision row: stored")
+    unknown: int = Field(description="no logged decision row has that trace id and row")
+    duplicate: int = Field(description="the value already stored: nothing changed")
+    changed: int = Field(description="another value for a labelled row: the latest wins")
 
 
 class SafeguardInfo(BaseModel):

@@ -9,13 +9,15 @@ under the model time limit (504; 502/504 for an upstream model) → queue the de
 for the group commit (503 if the store cannot commit them) → answer. With the default ``sync``
 log a response is sent only after its records are committed, so no answered request is
 missing from the log. A :class:`~mlrails.serve.dialect.Dialect` reads the rows and writes the
-answer of each API.
+answer of each API. :meth:`Service.feedback` files the labels of ``POST /v1/feedback`` under
+the same body limits and problem documents.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -40,12 +42,13 @@ from mlrails.serve.batching import MicroBatcher
 from mlrails.serve.decisions import RequestContext, request_record, verdict_records
 from mlrails.serve.dialect import Dialect
 from mlrails.serve.drift_job import DriftMonitor
+from mlrails.serve.feedback import parse_feedback
 from mlrails.serve.keys import KeyRing
 from mlrails.serve.logwriter import DecisionLog
 from mlrails.serve.media import unsupported_body
 from mlrails.serve.metrics import ServeMetrics
 from mlrails.serve.payload import PayloadError, PredictPayload, guard_input
-from mlrails.serve.problems import ServeError
+from mlrails.serve.problems import ServeError, json_response
 from mlrails.serve.ratelimit import RateLimiter
 from mlrails.serve.schemas import Readiness
 from mlrails.serve.settings import ServeSettings
@@ -252,28 +255,18 @@ class Service:
         except ServeError as refused:
             return await self._refuse(ctx, dialect.refusal(refused), None, t0)
         try:
-            body = loads(raw)
-        except ValueError as exc:
-            refusal = ServeError(
-                problems.MALFORMED_REQUEST,
-                self.codes.invalid_input,
-                f"the body is not valid JSON ({_first_line(exc)})",
-            )
+            body = self._json(raw)
+        except ServeError as not_json:
             return await self._refuse(
-                ctx, dialect.refusal(refusal), raw.decode("utf-8", "replace"), t0
+                ctx, dialect.refusal(not_json), raw.decode("utf-8", "replace"), t0
             )
         try:
             payload = dialect.parse(body)
         except PayloadError as exc:
-            refusal = ServeError(problems.MALFORMED_REQUEST, self.codes.invalid_input, str(exc))
-            return await self._refuse(ctx, dialect.refusal(refusal), body, t0)
-        if len(payload) > self.settings.max_batch_rows:
-            refusal = ServeError(
-                problems.PAYLOAD_TOO_LARGE,
-                413,
-                f"{len(payload)} rows; at most {self.settings.max_batch_rows} per request",
-            )
-            return await self._refuse(ctx, dialect.refusal(refusal), None, t0)
+            return await self._refuse(ctx, dialect.refusal(self._malformed(str(exc))), body, t0)
+        too_many = self._too_many(len(payload), "rows")
+        if too_many is not None:
+            return await self._refuse(ctx, dialect.refusal(too_many), None, t0)
         submitted()
         try:
             with anyio.fail_after(self.settings.model_timeout_s):
@@ -304,6 +297,26 @@ class Service:
         records = verdict_records(ctx, verdicts, payload.rows)
         await self._commit(records, verdicts, ctx)
         return dialect.answer(ctx, payload, verdicts, [r.output for r in records])
+
+    def _json(self, raw: bytes) -> Any:
+        """The body's JSON value; a 400 problem if it is not JSON."""
+        try:
+            return loads(raw)
+        except ValueError as exc:
+            raise self._malformed(f"the body is not valid JSON ({_first_line(exc)})") from None
+
+    def _malformed(self, detail: str) -> ServeError:
+        """The 400 of a body that is not a request of its endpoint."""
+        return ServeError(problems.MALFORMED_REQUEST, self.codes.invalid_input, detail)
+
+    def _too_many(self, n: int, what: str) -> ServeError | None:
+        """The 413 of a request with more than ``max_batch_rows`` rows (or labels)."""
+        limit = self.settings.max_batch_rows
+        if n <= limit:
+            return None
+        return ServeError(
+            problems.PAYLOAD_TOO_LARGE, 413, f"{n} {what}; at most {limit} per request"
+        )
 
     def _check(self, payload: PredictPayload, explain: bool | None) -> list[Verdict]:
         """The CPU work, in a worker thread: the guard over the whole batch at once."""
@@ -376,6 +389,32 @@ class Service:
         if self.log is None:
             raise StoreUnavailable("the decision log is not running")
         return self.log
+
+    # -- label feedback -----------------------------------------------------------------
+    async def feedback(self, request: Request, caller: Caller) -> Response:
+        """``POST /v1/feedback``: file the true labels of logged decisions (the body is
+        :mod:`mlrails.serve.feedback`'s) and answer how many matched, were unknown,
+        duplicates or changed. The body limits and problem documents are a prediction's
+        (413, 415, 400); 503 if the store cannot commit them, and then none was recorded.
+        A feedback request is not a decision: it is not logged."""
+        body = self._json(await self._read_body(request))
+        try:
+            labels = parse_feedback(body)
+        except PayloadError as exc:
+            raise self._malformed(str(exc)) from None
+        too_many = self._too_many(len(labels), "labels")
+        if too_many is not None:
+            raise too_many
+        record = functools.partial(self.store.record_labels, labels, key_id=caller.key_id)
+        try:
+            counts = await anyio.to_thread.run_sync(record, limiter=self.store_limiter)
+        except StoreUnavailable as exc:
+            log.error("label feedback not recorded: %s", exc)
+            raise self._unavailable(
+                "the store cannot record the labels now; none was recorded"
+            ) from None
+        self.metrics.observe_feedback(counts.to_dict())
+        return json_response(counts.to_dict(), 200)
 
     # -- the other endpoints --------------------------------------------------------------
     async def ready_state(self, *, check_model: bool = True) -> Readiness:

@@ -44,7 +44,9 @@ class ServeSettings(BaseModel):
     max_header_bytes: int = Field(
         16 * 1024, ge=1024, description="largest request line plus headers (400 beyond)"
     )
-    max_batch_rows: int = Field(10_000, ge=1, description="most rows in one request")
+    max_batch_rows: int = Field(
+        10_000, ge=1, description="most rows (or feedback labels) in one request"
+    )
     rate_limit_rps: float | None = Field(
         100.0, gt=0, description="sustained requests per second per key (None: no limit)"
     )

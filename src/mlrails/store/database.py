@@ -37,11 +37,19 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from mlrails._json import dumps
-from mlrails.clock import utc
 from mlrails.store.errors import StoreError, StoreUnavailable
 from mlrails.store.files import DatabaseFiles
+from mlrails.store.labels import (
+    FeedbackCounts,
+    Label,
+    LabelledDecision,
+    file_labels,
+    labelled_decision,
+    labelled_query,
+)
 from mlrails.store.records import ApiKeyRecord, DecisionRecord
 from mlrails.store.tables import api_keys, bench_runs, decisions, metadata, scores
+from mlrails.store.times import to_utc
 
 _T = TypeVar("_T")
 
@@ -53,6 +61,8 @@ READ_CHUNK = 5000
 
 #: advisory-lock key serialising schema creation on PostgreSQL (any constant bigint)
 _SCHEMA_LOCK = 0x6D6C7261696C73  # "mlrails"
+#: advisory-lock key serialising label writes on PostgreSQL (see ``Store.record_labels``)
+_LABELS_LOCK = 0x6D6C7261696C7366  # "mlrailsf"
 #: URL schemes that mean PostgreSQL through psycopg 3 (SQLAlchemy's plain ``postgresql://``
 #: would pick psycopg2, which mlrails does not install)
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -261,6 +271,64 @@ class Store:
     def decisions(self, *, since: datetime | None = None) -> list[DecisionRecord]:
         """Every logged decision (at or after ``since``), oldest first."""
         return [r for batch in self.iter_decisions(since=since) for r in batch]
+
+    # -- label feedback -------------------------------------------------------------------
+    def record_labels(
+        self,
+        batch: Sequence[Label],
+        *,
+        key_id: str | None = None,
+        received_at: datetime | None = None,
+    ) -> FeedbackCounts:
+        """File ``batch`` against the logged decisions in one transaction and count what
+        became of each label: matched, unknown, duplicate or changed (the rule is
+        :func:`mlrails.store.labels.tally`'s). Idempotent: the same batch again is all
+        duplicates. ``key_id`` is the API key that sent it, ``received_at`` its time (now).
+
+        Label writers are serialised (SQLite: the write lock is taken before the lookups,
+        ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-level advisory lock), so two writers
+        of the same label cannot both count it matched, nor fail on each other's insert.
+        :class:`StoreUnavailable` if the batch was not committed (then nothing of it was).
+        """
+        if not batch:
+            return FeedbackCounts()
+        now = to_utc(received_at or datetime.now(UTC))
+
+        def work(conn: Connection) -> FeedbackCounts:
+            self._lock_labels(conn)
+            return file_labels(conn, batch, now=now, key_id=key_id)
+
+        return self.guarded(lambda: self._transaction(work))
+
+    def labelled_decisions(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        chunk: int = READ_CHUNK,
+    ) -> list[LabelledDecision]:
+        """Every labelled decision row logged at or after ``since`` and before ``until``
+        (decision time), oldest first, with its latest label: the joined rows the realised
+        performance of a window is computed from."""
+        out: list[LabelledDecision] = []
+        while True:
+            stmt = labelled_query(since, until, after=out[-1].decision_id if out else 0)
+
+            def q(stmt: Any = stmt.limit(chunk)) -> list[LabelledDecision]:
+                with self.engine.connect() as conn:
+                    return [labelled_decision(m) for m in conn.execute(stmt).mappings()]
+
+            batch = self.guarded(q)
+            out.extend(batch)
+            if len(batch) < chunk:
+                return out
+
+    def _lock_labels(self, conn: Connection) -> None:
+        """Take the lock that serialises label writers, first thing in the transaction."""
+        if self.is_sqlite:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif self.is_postgres:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LABELS_LOCK})
 
     # -- API keys -------------------------------------------------------------------------
     def add_key(self, record: ApiKeyRecord) -> None:
@@ -594,14 +662,6 @@ def _score_row(m: Any) -> ScoreRow:
 def _iso(value: Any) -> datetime:
     """An ISO-8601 time (``str``, ``Z`` allowed) or a datetime, as a datetime."""
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-
-
-def to_utc(t: datetime) -> datetime:
-    """``t`` in UTC, for storage and as read back (a naive time is UTC, see
-    :func:`mlrails.clock.utc`). Unlike ``clock.utc`` an aware time is converted: SQLite stores
-    the UTC wall time as text, so text comparison orders times; PostgreSQL's timestamptz
-    keeps the instant."""
-    return utc(t).astimezone(UTC)
 
 
 def _reason(exc: SQLAlchemyError, password: str | None = None) -> str:

@@ -13,9 +13,10 @@ from datetime import datetime
 
 from sqlalchemy import distinct, func, select
 
-from mlrails.store.database import Store, decision_record, to_utc
+from mlrails.store.database import Store, decision_record
 from mlrails.store.records import DecisionRecord
 from mlrails.store.tables import decisions
+from mlrails.store.times import to_utc
 
 
 def status_counts(store: Store, *, since: datetime | None = None) -> dict[int, int]:

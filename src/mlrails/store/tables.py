@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -15,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
 )
+from sqlalchemy.ext.compiler import compiles
 
 metadata = MetaData()
 
@@ -78,4 +81,40 @@ scores = Table(
     Column("mltest", Float, nullable=False),
     Column("report", JSON, nullable=False),
     Index("ix_scores_time", "time"),
+)
+
+
+class ScalarJSON(JSON):
+    """JSON that may be a bare scalar (a label: ``1``, ``"cat"``, ``true``), kept exactly.
+
+    SQLite gives a column declared ``JSON`` numeric affinity, which turns the JSON text of a
+    large integer into an approximate float (``12345678901234567890`` → ``1.2345678901234567e19``)
+    and ``1.0`` into ``1``; declared ``TEXT`` there, the JSON text is stored as written.
+    PostgreSQL's ``json`` keeps its text as it is.
+    """
+
+    cache_ok = True
+
+
+@compiles(ScalarJSON, "sqlite")
+def _scalar_json_on_sqlite(_type: Any, _compiler: Any, **_kw: Any) -> str:
+    return "TEXT"
+
+
+#: label feedback (``POST /v1/feedback``, ``mlrails feedback``): the latest label of one
+#: logged decision row, keyed like the decision (trace id, row index), with the decision's id
+#: for the join; ``revision`` counts the values received (1: never changed) and ``previous``
+#: keeps the value the latest one replaced. Only labels of logged decisions are stored.
+labels = Table(
+    "labels",
+    metadata,
+    Column("trace_id", String(64), primary_key=True),
+    Column("row_index", Integer, primary_key=True, autoincrement=False),
+    Column("decision_id", _ID, nullable=False),
+    Column("label", ScalarJSON, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("key_id", String(32), nullable=True),
+    Column("revision", Integer, nullable=False),
+    Column("previous", ScalarJSON(none_as_null=True), nullable=True),
+    Index("ix_labels_decision_id", "decision_id"),
 )
