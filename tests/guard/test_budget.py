@@ -298,3 +298,26 @@ def test_the_budget_survives_save_and_load(tmp_path: Any) -> None:
     assert [v.safeguard("error_budget").score for v in a] == [
         v.safeguard("error_budget").score for v in b
     ]
+
+
+def test_shares_move_the_budget_between_detectors_and_keep_the_total() -> None:
+    """Weighted min-p: the detector with the larger share alarms more often; the union stays
+    within the budget (mean over calibration draws)."""
+    from mlrails.guard.fitting import budget_shares
+
+    shares = budget_shares(["ood", "adversarial:a", "adversarial:b"], 0.5)
+    assert shares == {"ood": 0.5, "adversarial:a": 0.25, "adversarial:b": 0.25}
+    assert budget_shares(["ood"], 0.5) == {"ood": 1.0}
+    rng = np.random.default_rng(4)
+    budget, union, own = 0.02, [], []
+    for _ in range(200):
+        cal, new = rng.normal(size=(1000, 3)), rng.normal(size=(4000, 3))
+        names = list(shares)
+        jt = joint_thresholds({k: cal[:, j] for j, k in enumerate(names)}, budget, shares)
+        thr = np.array([jt.thresholds[k].value for k in names])
+        union.append((new > thr).any(axis=1).mean())
+        own.append((new > thr).mean(axis=0))
+    rates = np.mean(own, axis=0)
+    assert rates[0] > 1.6 * rates[1] and rates[0] > 1.6 * rates[2]  # about 2x: 50% vs 25%
+    assert np.mean(union) <= budget
+    assert np.mean(union) >= 0.8 * budget

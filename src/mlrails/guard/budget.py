@@ -2,20 +2,22 @@
 
 **False alarms.** Per-safeguard targets add up: three detectors at 1% each flag up to 3% of
 normal rows. :func:`joint_thresholds` calibrates the distribution safeguards (OOD and
-adversarial) *together*: each calibration row's score is turned into its rank among that
-detector's calibration scores (how many lie below it), the row's statistic is its most
-extreme rank over detectors (the min-p combination of conformal p-values), and the
-split-conformal quantile of that statistic at the budget gives one common rank level; each
-detector alarms above its own score at that level. A row is flagged by some detector exactly
-when its combined statistic exceeds the level. The calibration ranks are counted one higher
-than among the calibration rows alone (a new row may lie below them in every detector), which
-bounds the ranks of the n + 1 rows from above: for exchangeable data the share of normal
-rows flagged by any detector is at most the budget, exactly, at every n.
+adversarial) *together*, by a weighted min-p combination of conformal p-values: a row's
+p-value in detector ``j`` is its tail count (how many calibration scores lie at or above it)
+over ``n + 1``, divided by the detector's share ``w_j`` of the budget; the row's statistic is
+its smallest weighted p-value, and the split-conformal quantile of that statistic at the
+budget gives one common level; each detector alarms above its own score at that level. A row
+is flagged by some detector exactly when its statistic is below the level. The calibration
+rows' tail counts are those among the calibration rows alone, a lower bound on their counts
+among the n + 1 rows with the new one: for exchangeable data the share of normal rows flagged
+by any detector is at most the budget, exactly, at every n and for any shares. The shares
+say where the budget goes (by default the OOD detector half, the adversarial detectors the
+rest), not how much there is.
 
-With too few rows for that (fewer than about ``(m + 1) / budget`` for ``m`` detectors, the
-rank rule cannot alarm at all), the thresholds extrapolate each detector's score tail: an
-exponential tail fitted to the top fifth of its calibration scores, read at ``budget / m``
-(Bonferroni over detectors), never below the largest calibration score. That is an
+With too few rows for that (fewer than about ``1 / (budget * min_j w_j)``: the rule cannot
+alarm at all), the thresholds extrapolate each detector's score tail: an exponential tail
+fitted to the top fifth of its calibration scores, read at ``budget * w_j`` (a weighted
+Bonferroni over detectors), never below the largest calibration score. That is an
 approximation (it assumes a tail no heavier than exponential), said in the fit's notes, and
 keeps detection on where the rank rule would switch it off.
 
@@ -56,38 +58,54 @@ TAIL_SHARE = 0.2
 TAIL_MIN_POINTS = 5
 
 
-def joint_thresholds(scores: dict[str, NDArray[np.float64]], budget: float) -> JointThresholds:
+def joint_thresholds(
+    scores: dict[str, NDArray[np.float64]],
+    budget: float,
+    shares: dict[str, float] | None = None,
+) -> JointThresholds:
     """Thresholds for the detectors in ``scores`` (name -> in-distribution calibration scores,
-    rows aligned) so that together they flag at most ``budget`` of in-distribution rows."""
+    rows aligned) so that together they flag at most ``budget`` of in-distribution rows.
+
+    ``shares``: each detector's share of the budget (normalised to sum to 1; default equal).
+    """
     if not scores:
         return JointThresholds({}, budget, 0.0, 0)
     names = list(scores)
+    w = np.array([1.0 if shares is None else float(shares[k]) for k in names])
+    if not (w > 0).all():
+        raise ValueError(f"budget shares must be positive, got {shares}")
+    w = w / w.sum()
     S = np.column_stack([np.asarray(scores[k], dtype=np.float64) for k in names])
     S = S[np.isfinite(S).all(axis=1)]
     n = S.shape[0]
     if n == 0:
         raise ValueError("cannot set thresholds from zero calibration scores")
     ordered = np.sort(S, axis=0)
-    # strict ranks: how many calibration scores lie below; a tie group shares its lowest rank,
-    # so a detector whose top scores tie is never forced to alarm on the whole group
-    below = np.column_stack(
-        [np.searchsorted(ordered[:, j], S[:, j], side="left") for j in range(len(names))]
+    # tail counts among the calibration rows: how many scores lie at or above (a tie group
+    # shares its largest count, so a detector whose top scores tie is never forced to alarm
+    # on the whole group); weighted: divided by the detector's share
+    tail = np.column_stack(
+        [n - np.searchsorted(ordered[:, j], S[:, j], side="left") for j in range(len(names))]
     )
-    stat = np.sort(below.max(axis=1))[::-1]  # descending
-    # alarm when a new row's statistic reaches r: with the calibration statistics counted one
-    # higher (their rank among the n + 1 rows is at most that), the smallest r with
-    # (#{stat + 1 >= r} + 1) <= budget (n + 1)
+    low = np.sort((tail / w).min(axis=1))  # ascending: most extreme first
+    # a new row alarms when its statistic min_j (count_j + 1) / w_j is below the level c:
+    # (#{low <= stat} + 1) <= budget (n + 1) holds exactly when stat < low[allowed]
     allowed = math.floor(budget * (n + 1) + 1e-9) - 1
     method = "rank"
+    values = np.empty(len(names))
     if allowed >= n:
         values = ordered[0] - 1.0  # a budget of (nearly) everything: every row alarms
     else:
-        r = int(stat[allowed]) + 2 if allowed >= 0 else n + 1
-        if r <= n:
-            values = ordered[r - 1]
+        level = float(low[allowed]) if allowed >= 0 else 0.0
+        # count_j + 1 < level * w_j  <=>  count_j <= ceil(level * w_j) - 2 =: m_j
+        m = np.ceil(level * w - 1e-9).astype(int) - 2
+        if (m >= 0).any():
+            for j in range(len(names)):
+                # at most m_j calibration scores at or above: above the (m_j + 1)-th largest
+                values[j] = ordered[n - 1 - m[j], j] if m[j] >= 0 else np.inf
         else:
             method = "tail"
-            need = math.ceil((len(names) + 1) / budget) - 1
+            need = math.ceil(1 / (budget * w.min())) - 1
             warnings.warn(
                 f"{n} calibration rows are too few for a distribution-free {budget:.2%} "
                 f"false-alarm budget over {len(names)} detector(s) (need about {need}): "
@@ -96,7 +114,7 @@ def joint_thresholds(scores: dict[str, NDArray[np.float64]], budget: float) -> J
                 stacklevel=2,
             )
             values = np.array(
-                [tail_threshold(ordered[:, j], budget / len(names)) for j in range(len(names))]
+                [tail_threshold(ordered[:, j], budget * w[j]) for j in range(len(names))]
             )
     hits = values < S
     thresholds = {

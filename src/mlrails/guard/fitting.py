@@ -381,7 +381,9 @@ def _set_thresholds(
     budget = pol.budget.false_alarm_rate
     joint = None
     if budget is not None and keys:
-        joint = joint_thresholds({k: rows.scores[k] for k in keys}, budget)
+        joint = joint_thresholds(
+            {k: rows.scores[k] for k in keys}, budget, budget_shares(keys, pol.budget.ood_share)
+        )
     for key, det in rows.detectors:
         fam = pol.ood if key == "ood" else pol.adversarial
         if joint is not None:
@@ -390,6 +392,16 @@ def _set_thresholds(
             det.threshold_ = calibrate_threshold(rows.scores[key], fam.target_fpr)
         summary.safeguards.append(_summ(key, fam.mode, det))
     return joint
+
+
+def budget_shares(keys: list[str], ood_share: float) -> dict[str, float]:
+    """Each distribution safeguard's share of the false-alarm budget: ``ood_share`` to OOD
+    and the rest split among the adversarial detectors (equal shares when only one kind)."""
+    adversarial = [k for k in keys if k != "ood"]
+    if "ood" not in keys or not adversarial:
+        return {k: 1.0 / len(keys) for k in keys}
+    rest = (1.0 - ood_share) / len(adversarial)
+    return {k: ood_share if k == "ood" else rest for k in keys}
 
 
 def _halves(n: int, method: str, seed: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
