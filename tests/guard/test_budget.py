@@ -308,6 +308,7 @@ def test_shares_move_the_budget_between_detectors_and_keep_the_total() -> None:
     shares = budget_shares(["ood", "adversarial:a", "adversarial:b"], 0.5)
     assert shares == {"ood": 0.5, "adversarial:a": 0.25, "adversarial:b": 0.25}
     assert budget_shares(["ood"], 0.5) == {"ood": 1.0}
+    assert budget_shares(["ood", "adversarial:a"], None) == {"ood": 0.5, "adversarial:a": 0.5}
     rng = np.random.default_rng(4)
     budget, union, own = 0.02, [], []
     for _ in range(200):

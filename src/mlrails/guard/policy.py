@@ -123,12 +123,12 @@ class BudgetPolicy(_Strict):
         description="at most this share of wrong predictions among 200 answers (None: not "
         "certified; fit still reports the trade-off)",
     )
-    ood_share: float = Field(
-        0.5,
+    ood_share: float | None = Field(
+        None,
         gt=0.0,
         lt=1.0,
-        description="the OOD detector's share of the false-alarm budget when adversarial "
-        "detectors share it (they split the rest): OOD is the first line against shifted rows",
+        description="the OOD detector's share of the false-alarm budget, the adversarial "
+        "detectors splitting the rest (None: every detector an equal share)",
     )
     confidence: float = Field(
         0.9,
@@ -307,7 +307,7 @@ explanation:
   top_k: 5
 budget:
   false_alarm_rate: 0.01    # OOD + adversarial together flag at most 1% of normal rows
-  ood_share: 0.5            # ... of which OOD gets half, adversarial detectors the rest
+  ood_share: null           # equal shares; e.g. 0.5: OOD half, adversarial the rest
   silent_failure_rate: null # e.g. 0.02: at most 2% wrong answers among 200s (certified)
   confidence: 0.9           # ... with probability 90% over the calibration draw
   tolerance: null           # regression: |error| above this is wrong (default 0.5 sd of y)
