@@ -249,10 +249,16 @@ def test_calibration_point_allows_binning_noise_but_not_a_worse_ece(
     ev = collect(world.sources())
     assert ev.artifact is not None
     before = 0.04
-    full = dataclasses.replace(ev.artifact, ece_before=before, ece_after=before)
-    moved = dataclasses.replace(ev.artifact, ece_before=before, ece_after=before + delta)
+    worse_nll = {"nll_before": 0.10, "nll_after": 0.12}
+    full = dataclasses.replace(ev.artifact, ece_before=before, ece_after=before, **worse_nll)
+    moved = dataclasses.replace(
+        ev.artifact, ece_before=before, ece_after=before + delta, **worse_nll
+    )
     base = evaluation_interpretability(dataclasses.replace(ev, artifact=full)).score
     got = evaluation_interpretability(dataclasses.replace(ev, artifact=moved)).score
     assert base is not None and got is not None
     assert (got == base) is keeps_point
     assert (delta <= ECE_NOISE) is keeps_point
+    # a log-loss that improved keeps the point whatever the binned ECE did
+    better_nll = dataclasses.replace(moved, nll_before=0.12, nll_after=0.10)
+    assert evaluation_interpretability(dataclasses.replace(ev, artifact=better_nll)).score == base

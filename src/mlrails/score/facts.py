@@ -54,6 +54,9 @@ class ArtifactFacts:
     drift_reference: tuple[str, ...]
     model_file: str | None
     libraries: dict[str, str] = field(default_factory=dict)
+    #: log-loss on the calibration rows before / after calibration (a proper score)
+    nll_before: float | None = None
+    nll_after: float | None = None
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,8 @@ def read_artifact(path: Path) -> ArtifactFacts:
         safeguards=safeguards,
         ece_before=optional_float(calibration.get("ece_before")),
         ece_after=optional_float(calibration.get("ece_after")),
+        nll_before=optional_float(calibration.get("nll_before")),
+        nll_after=optional_float(calibration.get("nll_after")),
         conformal_coverage=optional_float(summary.get("conformal_coverage")),
         n_train=int(summary.get("n_train") or 0),
         n_calibration=int(summary.get("n_calibration") or 0),
