@@ -147,8 +147,10 @@ def test_every_operation_conforms_to_its_openapi_document(
     assert "POST /v1/predict" in labels and "POST /v1/feedback" in labels
     assert any(label.startswith("POST /v2/models/") for label in labels)
     assert all(sum(c.values()) > 0 for c in seen.values()), seen
-    assert GUARD_CODES & set(seen["POST /v1/predict"]), seen["POST /v1/predict"]
     if mode is GenerationMode.POSITIVE:
+        # negative bodies are invalid by construction: answering every one 400 is right (a
+        # negative case that happens to be valid reached the guard in some runs, not in all)
+        assert GUARD_CODES & set(seen["POST /v1/predict"]), seen["POST /v1/predict"]
         real_meta = seen["GET /v2/models/{model_name} (real)"]
         assert set(real_meta) == {200}, real_meta
     assert time.monotonic() - t0 < 120
