@@ -102,7 +102,9 @@ def test_sigterm_drains_in_flight_requests_and_refuses_new_ones(
         while time.monotonic() - sigterm < 10:
             try:
                 httpx.get(server.url + "/healthz", timeout=2)
-            except httpx.ConnectError:
+            except (httpx.ConnectError, httpx.ReadError):
+                # refused, or reset unanswered: a probe that reached the backlog just as the
+                # listening socket closed is dropped without an answer (seen under load)
                 refused_at = time.monotonic()
                 break
             time.sleep(0.02)
