@@ -175,7 +175,7 @@ def budget_notes(summary: BudgetSummary, rows: CalibrationRows) -> list[str]:
 
 
 def _affordable(summary: BudgetSummary) -> str:
-    """ "; 5% certifies 93% coverage": the smallest trade-off rate these rows can certify."""
+    """The note's ending naming the smallest trade-off rate these rows certify, if any."""
     for point in sorted(summary.tradeoff, key=lambda p: p.alpha):
         if point.certified_coverage > 0:
             return (
